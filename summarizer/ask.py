@@ -1,0 +1,156 @@
+"""Call the model for one structured answer, re-asking on validation errors within a budget.
+
+instructor does the re-asking: a pydantic or grounding error goes back to the model as a
+message naming the exact problem. We bound it twice, by attempts and by tokens, and we keep
+every raw answer the model gave, so that when the budget runs out the caller can still keep
+the claims that *were* grounded from the best attempt instead of losing the whole article.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import instructor
+import openai
+from instructor.core.hooks import Hooks
+from pydantic import BaseModel
+
+from summarizer.errors import ModelOutputError, ProviderError
+from summarizer.schemas import CallStats
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Generation settings, set explicitly so runs are as repeatable as the backend allows."""
+
+    temperature: float = 0.0
+    seed: int | None = 0
+    max_tokens: int = 1500
+    max_attempts: int = 3
+    """First ask plus re-asks, per structured answer."""
+    token_budget: int = 24_000
+    """Prompt plus completion tokens one structured answer may spend over all its attempts."""
+
+
+@dataclass
+class Answer(Generic[T]):
+    """What came back: the validated value, or the raw payloads of every failed attempt."""
+
+    value: T | None
+    payloads: list[dict[str, Any] | None] = field(default_factory=list)
+    """The JSON object each attempt returned (None where it was not parseable JSON)."""
+    errors: list[str] = field(default_factory=list)
+    """The validation error of each failed attempt, in order."""
+    stats: CallStats = field(default_factory=CallStats)
+
+
+def payload_of(completion: Any) -> dict[str, Any] | None:
+    """The JSON object in a chat completion: the first tool call's arguments, else the content."""
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return None
+    candidates: list[str] = []
+    for call in getattr(message, "tool_calls", None) or []:
+        candidates.append(call.function.arguments or "")
+    if message.content:
+        candidates.append(message.content)
+    for raw in candidates:
+        text = raw.strip()
+        if text.startswith("```"):
+            text = text.strip("`").removeprefix("json").strip()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            start, end = text.find("{"), text.rfind("}")
+            if start == -1 or end <= start:
+                continue
+            try:
+                data = json.loads(text[start : end + 1])
+            except json.JSONDecodeError:
+                continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _usage(completion: Any) -> tuple[int, int]:
+    usage = getattr(completion, "usage", None)
+    if usage is None:
+        return 0, 0
+    return int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0)
+
+
+async def ask(
+    client: instructor.AsyncInstructor,
+    *,
+    model: str,
+    messages: list[dict[str, Any]],
+    response_model: type[T],
+    settings: Settings,
+    grounding: Callable[[Any], list[str]] | None = None,
+) -> Answer[T]:
+    """One structured answer from the model.
+
+    Raises ProviderError when the backend cannot be reached or keeps failing (after the openai
+    client's own retries). Validation failures never raise: they come back as an Answer with
+    ``value=None`` and the payloads, for the caller to salvage.
+    """
+    completions: list[Any] = []
+    hooks = Hooks()
+    hooks.on("completion:response", completions.append)
+    started = time.perf_counter()
+    value: T | None = None
+    errors: list[str] = []
+    try:
+        value = await client.create(
+            model=model,
+            messages=messages,  # type: ignore[arg-type]
+            response_model=response_model,
+            max_retries=max(settings.max_attempts - 1, 0),
+            token_budget=settings.token_budget,
+            context={"grounding": grounding} if grounding else None,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            max_tokens=settings.max_tokens,
+            hooks=hooks,
+        )
+    except instructor.core.InstructorRetryException as exc:
+        errors = [str(a.exception) for a in (exc.failed_attempts or [])] or [str(exc)]
+        log.info("model answer failed validation after %d attempt(s)", len(completions))
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        raise ProviderError(f"cannot reach the model server: {_describe(exc)}") from exc
+    except openai.AuthenticationError as exc:
+        raise ProviderError(f"the model server refused the API key (HTTP {exc.status_code})") from exc
+    except openai.NotFoundError as exc:
+        raise ProviderError(f"model {model!r} not found on the server (HTTP 404)") from exc
+    except openai.APIStatusError as exc:
+        raise ProviderError(
+            f"the model server kept failing: HTTP {exc.status_code}: {_describe(exc)}"
+        ) from exc
+    except openai.OpenAIError as exc:
+        raise ProviderError(f"model request failed: {_describe(exc)}") from exc
+    stats = CallStats(
+        calls=len(completions),
+        reasks=max(len(completions) - 1, 0),
+        prompt_tokens=sum(_usage(c)[0] for c in completions),
+        completion_tokens=sum(_usage(c)[1] for c in completions),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    if value is None and not completions:
+        raise ModelOutputError("the model returned nothing parseable")
+    return Answer(value=value, payloads=[payload_of(c) for c in completions], errors=errors, stats=stats)
+
+
+def _describe(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return message[:300]

@@ -1,0 +1,118 @@
+"""Cross-article stage: build the brief from the grounded facts of each article, not from the texts.
+
+The prompt holds one line per kept fact, so its size grows with the facts, not with the
+articles' length. Brief claims cite fact IDs; each resolves to the sentences behind the facts,
+and is checked against those sentences (not against the model's own fact wording).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import instructor
+
+from summarizer.ask import Settings, ask
+from summarizer.ground import BRIEF_LISTS, BriefGrounding, best_attempt, rejected_as_dropped
+from summarizer.schemas import (
+    ArticleSummary,
+    BriefClaim,
+    BriefExtraction,
+    CallStats,
+    DiscrepancyOut,
+    Dropped,
+    Fact,
+    TimelineEntry,
+)
+from summarizer.schemas.llm import scoped
+from summarizer.segment import Article
+from summarizer.templates import PromptSet
+
+
+@dataclass
+class BriefParts:
+    overview: list[BriefClaim] = field(default_factory=list)
+    consensus: list[BriefClaim] = field(default_factory=list)
+    discrepancies: list[DiscrepancyOut] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    stats: CallStats = field(default_factory=CallStats)
+    error: str | None = None
+
+
+def fact_lines(summaries: Sequence[ArticleSummary]) -> str:
+    lines = []
+    for summary in summaries:
+        for fact in summary.facts:
+            extra = "; ".join(
+                x
+                for x in (fact.value and f"value: {fact.value}", fact.speaker and f"speaker: {fact.speaker}")
+                if x
+            )
+            lines.append(
+                f"[{fact.id}] ({fact.kind}) {' '.join(fact.text.split())}" + (f" ({extra})" if extra else "")
+            )
+    return "\n".join(lines)
+
+
+def article_lines(articles: Sequence[Article]) -> str:
+    lines = []
+    for a in articles:
+        meta = ", ".join(x for x in (a.doc.source, a.doc.published) if x)
+        lines.append(f"{a.id}: {' '.join(a.title.split())}" + (f" ({meta})" if meta else ""))
+    return "\n".join(lines)
+
+
+def brief_messages(
+    articles: Sequence[Article], summaries: Sequence[ArticleSummary], prompts: PromptSet
+) -> list[dict[str, str]]:
+    return prompts.brief.messages(articles=article_lines(articles), facts=fact_lines(summaries))
+
+
+async def build_brief(
+    articles: Sequence[Article],
+    summaries: Sequence[ArticleSummary],
+    *,
+    client: instructor.AsyncInstructor,
+    model: str,
+    prompts: PromptSet,
+    settings: Settings,
+) -> BriefParts:
+    facts = [f for s in summaries for f in s.facts]
+    if not facts:
+        return BriefParts(error="no grounded facts to build a brief from")
+    grounding = BriefGrounding(facts)
+    answer = await ask(
+        client,
+        model=model,
+        messages=brief_messages(articles, summaries, prompts),
+        response_model=scoped(BriefExtraction, [f.id for f in facts]),
+        settings=settings,
+        grounding=grounding,
+    )
+    parts = BriefParts(stats=answer.stats)
+    extraction = answer.value
+    if extraction is None:
+
+        def score(candidate: object) -> int:
+            resolved = grounding.resolve(candidate)  # type: ignore[arg-type]
+            return sum(len(x) for x in resolved[:4])
+
+        salvaged, rejected = best_attempt(BriefExtraction, answer.payloads, BRIEF_LISTS, score)
+        if salvaged is None:
+            parts.error = f"no usable brief after {answer.stats.calls} call(s)"
+            return parts
+        extraction = salvaged  # type: ignore[assignment]
+        parts.dropped.extend(rejected_as_dropped("brief", rejected))
+    assert isinstance(extraction, BriefExtraction)
+    parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(
+        extraction
+    )
+    parts.dropped.extend(dropped)
+    return parts
+
+
+def single_source(summaries: Sequence[ArticleSummary], consensus: Sequence[BriefClaim]) -> list[Fact]:
+    """Kept facts that no consensus point rests on: what only one article reports."""
+    used = {fid for claim in consensus for fid in claim.facts}
+    return [f for s in summaries for f in s.facts if f.id not in used]

@@ -1,0 +1,338 @@
+"""What a claim asserts that must be found in its sources: numbers, dates and names.
+
+A claim is *supported* by a set of cited sentences when every number (digits or number
+words, "5,000" = "five thousand"), every date word (month, weekday) and every proper name
+in the claim also appears in those sentences. Names match case-insensitively, ignoring
+diacritics and apostrophe style, and a name may differ from the source by a short suffix
+("Iraq"/"Iraqi", "Syria"/"Syrian") but not otherwise. This is deliberately strict: a claim
+that the check rejects goes back to the model with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "dozen": 12,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+_VAGUE = {"hundreds", "thousands", "millions", "billions", "dozens", "tens"}
+
+_MONTHS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
+    "dec": "december",
+}  # fmt: skip
+_WEEKDAYS = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
+             "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday"}  # fmt: skip
+
+# Words that are capitalised only because they start a sentence, or are not names at all.
+_NOT_NAMES = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "it",
+        "its",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "from",
+        "to",
+        "by",
+        "with",
+        "without",
+        "after",
+        "before",
+        "during",
+        "since",
+        "until",
+        "about",
+        "above",
+        "below",
+        "over",
+        "under",
+        "into",
+        "onto",
+        "near",
+        "among",
+        "between",
+        "against",
+        "according",
+        "as",
+        "and",
+        "but",
+        "or",
+        "nor",
+        "so",
+        "yet",
+        "if",
+        "when",
+        "while",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "why",
+        "how",
+        "all",
+        "both",
+        "each",
+        "every",
+        "some",
+        "many",
+        "most",
+        "several",
+        "other",
+        "another",
+        "such",
+        "no",
+        "not",
+        "only",
+        "also",
+        "however",
+        "meanwhile",
+        "moreover",
+        "nearly",
+        "around",
+        "about",
+        "almost",
+        "more",
+        "less",
+        "one",
+        "per",
+        "than",
+        "then",
+        "there",
+        "here",
+        "later",
+        "earlier",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "last",
+        "next",
+        "first",
+        "second",
+        "third",
+        "new",
+        "recent",
+        "major",
+        "senior",
+        "top",
+        "local",
+        "state",
+        "officials",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "st",
+    ]
+)
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
+_NAME = re.compile(r"(?:\b(?:al|el|ad|ar|as|ash|at|az|ad|an)-)?[A-Z][^\W_]*(?:['’\-][^\W_]+)*", re.UNICODE)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“‘(\[]\s*)$")
+
+
+def fold(text: str) -> str:
+    """Case-, accent- and punctuation-style-insensitive form of ``text`` for comparisons."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = re.sub(r"[–—‐‑]", "-", text)
+    return text.casefold()
+
+
+def _digit_value(token: str) -> Decimal | None:
+    token = re.sub(r"(st|nd|rd|th)$", "", token)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", token):
+        token = token.replace(",", "")
+    elif "," in token:
+        return None  # "1,5" or a list; the parts are found separately
+    try:
+        return Decimal(token).normalize()
+    except InvalidOperation:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def numbers(text: str) -> frozenset[Decimal | str]:
+    """Every number in ``text``: digit forms and number-word phrases as values; vague plurals as words."""
+    found: set[Decimal | str] = set()
+    tokens = [t.lower() for t in _TOKEN.findall(fold(text))]
+    # Digits inside identifiers like "s4" or "COVID-19" stay numbers only when they stand alone.
+    for match in re.finditer(r"(?<![A-Za-z_])\d+(?:,\d{3})*(?:\.\d+)?(?:,\d+)*(?:st|nd|rd|th)?", fold(text)):
+        raw = match.group(0)
+        value = _digit_value(raw)
+        if value is not None:
+            found.add(value)
+        else:
+            for part in raw.split(","):
+                if part and (v := _digit_value(part)) is not None:
+                    found.add(v)
+    total = current = Decimal(0)
+    in_number = False
+    previous_digit: Decimal | None = None
+
+    def close() -> None:
+        nonlocal total, current, in_number
+        if in_number:
+            found.add((total + current).normalize())
+        total = current = Decimal(0)
+        in_number = False
+
+    for token in tokens:
+        word = token.replace("-", " ").split()
+        if len(word) == 2 and word[0] in _TENS and word[1] in _UNITS:  # "twenty-five"
+            current += _TENS[word[0]] + _UNITS[word[1]]
+            in_number = True
+            previous_digit = None
+            continue
+        if token in _UNITS:
+            current += _UNITS[token]
+            in_number = True
+        elif token in _TENS:
+            current += _TENS[token]
+            in_number = True
+        elif token in _SCALES:
+            scale = _SCALES[token]
+            if not in_number and previous_digit is not None:  # "5 million" is one number, not two
+                found.discard(previous_digit)
+                found.add((previous_digit * scale).normalize())
+            elif in_number:
+                if scale == 100:
+                    current = (current or 1) * scale
+                else:
+                    total += (current or 1) * scale
+                    current = Decimal(0)
+        elif token == "and" and in_number:
+            continue
+        else:
+            close()
+            if token in _VAGUE:
+                found.add(token)
+        previous_digit = _digit_value(token) if token[:1].isdigit() else None
+    close()
+    return frozenset(found)
+
+
+def names(text: str) -> list[str]:
+    """Proper names, month and weekday words in ``text``, in order, without sentence-initial common words."""
+    out: list[str] = []
+    for match in _NAME.finditer(text):
+        token = re.sub(r"['’]s$", "", match.group(0))
+        lowered = fold(token)
+        at_start = bool(_SENTENCE_START.search(text[: match.start()]))
+        if lowered in _NOT_NAMES and (at_start or lowered in {"i", "a"}):
+            continue
+        if lowered in _NOT_NAMES and lowered in {"mr", "mrs", "ms", "dr", "gen", "col", "lt", "sgt", "st"}:
+            continue
+        out.append(token)
+    return out
+
+
+def _canonical_word(word: str) -> str:
+    return _MONTHS.get(word, _WEEKDAYS.get(word, word))
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    words: set[str] = set()
+    for token in _TOKEN.findall(fold(text)):
+        words.add(_canonical_word(token))
+        for part in re.split(r"['\-]", token):
+            if part:
+                words.add(_canonical_word(part))
+    return frozenset(words)
+
+
+def _name_in(name: str, words: frozenset[str]) -> bool:
+    folded = fold(name)
+    parts = [_canonical_word(p) for p in re.split(r"['\-]", folded) if p]
+    whole = _canonical_word(folded)
+    if whole in words:
+        return True
+    # Every part of a hyphenated/apostrophised name present ("al-Sina'a" vs "Sina'a" both fine).
+    if parts and all(p in words or len(p) <= 2 for p in parts) and any(len(p) > 2 for p in parts):
+        return True
+    # Demonyms and plurals: a shared stem of 4+ letters differing by a short suffix.
+    for word in words:
+        longer, shorter = (word, whole) if len(word) >= len(whole) else (whole, word)
+        if len(shorter) >= 4 and longer.startswith(shorter) and len(longer) - len(shorter) <= 3:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """One thing a claim says that its cited sentences do not."""
+
+    kind: str  # "number" | "name"
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value!r}"
+
+
+def _show(value: Decimal | str) -> str:
+    return value if isinstance(value, str) else format(value, "f")
+
+
+def unsupported(claim: str, evidence: str) -> list[Unsupported]:
+    """What ``claim`` states that ``evidence`` (the cited sentences, joined) does not contain."""
+    problems: list[Unsupported] = []
+    evidence_numbers = numbers(evidence)
+    for value in sorted(numbers(claim) - evidence_numbers, key=str):
+        problems.append(Unsupported("number", _show(value)))
+    evidence_words = _words(evidence)
+    seen: set[str] = set()
+    for name in names(claim):
+        key = fold(name)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not _name_in(name, evidence_words):
+            problems.append(Unsupported("name", name))
+    return problems

@@ -1,0 +1,44 @@
+"""One error hierarchy for the whole tool.
+
+Library code raises these; the CLI turns them into one clear line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+
+class SummarizerError(Exception):
+    """Base class for every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigurationError(SummarizerError):
+    """The provider, model or options are not usable as configured (e.g. a missing API key)."""
+
+    exit_code = 2
+
+
+class InputError(SummarizerError):
+    """An input could not be read as an article: empty, binary, not UTF-8, too large, unreachable."""
+
+    exit_code = 3
+
+
+class ProviderError(SummarizerError):
+    """The model backend could not be reached or kept failing after retries."""
+
+    exit_code = 4
+
+
+class ModelOutputError(SummarizerError):
+    """The model's answer could not be parsed into the expected structure, even after re-asks."""
+
+    exit_code = 5
+
+
+class GroundingError(SummarizerError):
+    """A claim is not supported by the sentences it cites (raised inside validators, never to users)."""
+
+
+class TemplateError(ConfigurationError):
+    """A prompt template is malformed or references a variable that was not supplied."""

@@ -1,0 +1,313 @@
+"""Read articles from files, directories, standard input and URLs.
+
+Formats: the seed plain-text format (title line, optional repeated title, optional ISO date
+line, body), Markdown (optional front matter, first ``#`` heading as title), JSON / JSONL
+records (``title``, ``text``, optional ``url``, ``published``, ``source``) and HTML, whose main
+text is extracted with trafilatura. Every failure is an :class:`InputError` naming the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from summarizer.errors import InputError
+
+MAX_BYTES = 2_000_000
+"""Largest input accepted per file or URL; larger ones are refused, never truncated silently."""
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".json", ".jsonl", ".ndjson", ".html", ".htm"}
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+_MD_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article as read, before segmentation."""
+
+    title: str
+    text: str
+    origin: str
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(f"{self.title}\n\n{self.text}".encode()).hexdigest()
+
+
+def decode(data: bytes, origin: str) -> str:
+    """UTF-8 text of ``data``, or an InputError that says exactly what is wrong with it."""
+    if not data.strip():
+        raise InputError(f"{origin}: empty input")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{origin}: binary data (NUL bytes), not a text article")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{origin}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "convert it first, e.g. iconv -f LATIN1 -t UTF-8"
+        ) from None
+    control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if control > 0.05 * min(len(text), 8192):
+        raise InputError(f"{origin}: binary data (control characters), not a text article")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError(f"{origin}: empty input (only whitespace)")
+    return text
+
+
+def _check_size(size: int, origin: str, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise InputError(f"{origin}: {size:,} bytes is more than the {max_bytes:,}-byte limit (--max-bytes)")
+
+
+def _body_or_error(text: str, origin: str) -> str:
+    body = text.strip()
+    if not body:
+        raise InputError(f"{origin}: article has a title but no body text")
+    return body
+
+
+def parse_plain(text: str, origin: str) -> Document:
+    lines = text.strip().split("\n")
+    title = lines[0].strip()
+    rest = lines[1:]
+    # Skip blank lines, one repeat of the title, and an ISO date line, in that order.
+    i = 0
+    while i < len(rest) and not rest[i].strip():
+        i += 1
+    if i < len(rest) and rest[i].strip() == title:
+        i += 1
+    published = None
+    if i < len(rest) and _ISO_DATE.match(rest[i].strip()):
+        published = rest[i].strip()
+        i += 1
+    body = "\n".join(rest[i:])
+    if not body.strip() and len(lines) == 1:
+        # A single paragraph with no title line: the text is the body.
+        return Document(title=title[:120], text=title, origin=origin)
+    return Document(title=title, text=_body_or_error(body, origin), origin=origin, published=published)
+
+
+def parse_markdown(text: str, origin: str) -> Document:
+    meta: dict[str, Any] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as exc:
+            raise InputError(f"{origin}: unreadable front matter: {exc}") from None
+        meta = loaded if isinstance(loaded, dict) else {}
+        text = text[match.end() :]
+    heading = _MD_HEADING.search(text)
+    if heading and "title" not in meta:
+        meta["title"] = heading.group(1)
+        text = text[: heading.start()] + text[heading.end() :]
+    if "title" not in meta:
+        return parse_plain(text, origin)
+    return Document(
+        title=str(meta["title"]).strip(),
+        text=_body_or_error(text, origin),
+        origin=origin,
+        url=_opt(meta.get("url")),
+        source=_opt(meta.get("source")),
+        published=_opt(meta.get("published") or meta.get("date")),
+    )
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def record_to_document(record: Any, origin: str) -> Document:
+    if not isinstance(record, dict):
+        raise InputError(
+            f"{origin}: expected a JSON object with 'title' and 'text', got {type(record).__name__}"
+        )
+    text = record.get("text") or record.get("body") or record.get("content")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{origin}: record has no 'text'")
+    title = record.get("title")
+    if not isinstance(title, str) or not title.strip():
+        title = text.strip().split("\n", 1)[0][:120]
+    return Document(
+        title=title.strip(),
+        text=text.replace("\r\n", "\n").strip(),
+        origin=origin,
+        url=_opt(record.get("url")),
+        source=_opt(record.get("source")),
+        published=_opt(record.get("published") or record.get("date")),
+    )
+
+
+def parse_json(text: str, origin: str) -> list[Document]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Not one JSON value: try JSON Lines.
+        return parse_jsonl(text, origin) if "\n" in text.strip() else _bad_json(origin, exc)
+    records = data if isinstance(data, list) else [data]
+    return [
+        record_to_document(r, f"{origin}[{i}]" if len(records) > 1 else origin) for i, r in enumerate(records)
+    ]
+
+
+def _bad_json(origin: str, exc: json.JSONDecodeError) -> list[Document]:
+    raise InputError(f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+
+
+def parse_jsonl(text: str, origin: str) -> list[Document]:
+    docs = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{origin}:{lineno}: invalid JSON: {exc.msg}") from None
+        docs.append(record_to_document(record, f"{origin}:{lineno}"))
+    if not docs:
+        raise InputError(f"{origin}: no records")
+    return docs
+
+
+def parse_html(html: str, origin: str, url: str | None = None) -> Document:
+    import trafilatura
+
+    extracted = trafilatura.bare_extraction(
+        html, url=url, include_comments=False, include_tables=False, favor_precision=True, with_metadata=True
+    )
+    if extracted is None:
+        raise InputError(f"{origin}: no article text found in the HTML")
+    data = extracted if isinstance(extracted, dict) else extracted.as_dict()
+    text = (data.get("text") or "").strip()
+    if not text:
+        raise InputError(f"{origin}: no article text found in the HTML")
+    title = (data.get("title") or text.split("\n", 1)[0][:120]).strip()
+    return Document(
+        title=title,
+        text=text,
+        origin=origin,
+        url=url or data.get("url"),
+        source=data.get("sitename") or data.get("hostname"),
+        published=data.get("date"),
+    )
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:500].lower()
+    return head.startswith(("<!doctype html", "<html")) or ("<body" in head and "</" in text)
+
+
+def parse_text(text: str, origin: str, suffix: str = "", url: str | None = None) -> list[Document]:
+    """Documents in ``text``, choosing the format from ``suffix`` and then the content."""
+    suffix = suffix.lower()
+    stripped = text.lstrip()
+    if suffix in {".jsonl", ".ndjson"}:
+        return parse_jsonl(text, origin)
+    if suffix == ".json" or (not suffix and stripped[:1] in "[{"):
+        return parse_json(text, origin)
+    if suffix in {".html", ".htm"} or _looks_like_html(text):
+        return [parse_html(text, origin, url)]
+    if suffix in {".md", ".markdown"} or _FRONT_MATTER.match(text) or _MD_HEADING.match(stripped):
+        return [parse_markdown(text, origin)]
+    return [parse_plain(text, origin)]
+
+
+def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_BYTES) -> list[Document]:
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise InputError(f"{url}: HTTP {response.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                _check_size(size, url, max_bytes)
+                chunks.append(chunk)
+            content_type = response.headers.get("content-type", "")
+    except httpx.HTTPError as exc:
+        raise InputError(f"{url}: could not fetch ({type(exc).__name__}: {exc})") from None
+    text = decode(b"".join(chunks), url)
+    suffix = ".html" if "html" in content_type else ".json" if "json" in content_type else ""
+    docs = parse_text(text, url, suffix, url=url)
+    return [d if d.url else Document(**{**d.__dict__, "url": url}) for d in docs]
+
+
+def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Document]:
+    origin = str(path)
+    try:
+        size = path.stat().st_size
+        _check_size(size, origin, max_bytes)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{origin}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(f"{origin}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{origin}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{origin}: cannot read ({exc.strerror or exc})") from None
+    return parse_text(decode(data, origin), origin, path.suffix)
+
+
+def expand(sources: Iterable[str]) -> Iterator[str]:
+    """Each source, with directories replaced by the article files inside them (sorted)."""
+    for source in sources:
+        path = Path(source)
+        if source != "-" and not _is_url(source) and path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+            if not files:
+                raise InputError(
+                    f"{source}: directory holds no article files ({', '.join(sorted(TEXT_SUFFIXES))})"
+                )
+            yield from (str(p) for p in files)
+        else:
+            yield source
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def load_one(source: str, *, max_bytes: int = MAX_BYTES, stdin: Any = None) -> list[Document]:
+    if source == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read(max_bytes + 1)
+        _check_size(len(data), "<stdin>", max_bytes)
+        return parse_text(decode(data, "<stdin>"), "<stdin>")
+    if _is_url(source):
+        return fetch_url(source, max_bytes=max_bytes)
+    return read_path(Path(source), max_bytes=max_bytes)
+
+
+def load(sources: Iterable[str], *, max_bytes: int = MAX_BYTES) -> list[Document]:
+    """All documents from ``sources``. Every bad input is reported, not just the first."""
+    docs: list[Document] = []
+    errors: list[str] = []
+    for source in expand(sources):
+        try:
+            docs.extend(load_one(source, max_bytes=max_bytes))
+        except InputError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise InputError("\n".join(errors))
+    if not docs:
+        raise InputError("no input: give one or more files, directories, URLs or - for standard input")
+    return docs

@@ -1,0 +1,162 @@
+"""The library API: articles in, a grounded Brief out.
+
+    from summarizer.pipeline import brief_sources
+    brief = brief_sources(["examples/hasakah"])          # embedded model, offline
+    brief = brief_sources(paths, provider=resolve(model="gpt-4o-mini"))
+
+The CLI is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import instructor
+
+from summarizer.ask import Settings
+from summarizer.brief import BriefParts, build_brief, single_source
+from summarizer.errors import ProviderError
+from summarizer.load import MAX_BYTES, load
+from summarizer.providers import Provider, resolve, running
+from summarizer.schemas import ArticleSummary, Brief, CallStats, RunInfo
+from summarizer.segment import Article, prepare
+from summarizer.summarize import summarize_article
+from summarizer.templates import PromptSet, load_prompts
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, str], None]
+"""Called as ``progress(stage, detail)``: stage is "summarize", "summarized", "brief" or "done"."""
+
+
+@dataclass
+class Job:
+    """What a run needs besides the articles."""
+
+    provider: Provider
+    prompts: PromptSet = field(default_factory=load_prompts)
+    settings: Settings = field(default_factory=Settings)
+    concurrency: int = 1
+    progress: ProgressFn | None = None
+
+    def run_info(self) -> RunInfo:
+        return RunInfo(
+            provider=self.provider.kind,
+            model=self.provider.model,
+            prompt_version=self.prompts.label,
+            temperature=self.settings.temperature,
+            seed=self.settings.seed,
+            max_tokens=self.settings.max_tokens,
+            max_attempts=self.settings.max_attempts,
+            token_budget=self.settings.token_budget,
+        )
+
+    def _notify(self, stage: str, detail: str) -> None:
+        if self.progress is not None:
+            self.progress(stage, detail)
+
+
+async def summarize_all(
+    articles: Sequence[Article], job: Job, client: instructor.AsyncInstructor
+) -> list[ArticleSummary]:
+    """Per-article summaries, ``job.concurrency`` at a time. A provider failure fails that article only."""
+    gate = asyncio.Semaphore(max(job.concurrency, 1))
+
+    async def one(article: Article) -> ArticleSummary:
+        async with gate:
+            job._notify("summarize", f"{article.id} {article.title}")
+            try:
+                result = await summarize_article(
+                    article,
+                    client=client,
+                    model=job.provider.model,
+                    prompts=job.prompts,
+                    settings=job.settings,
+                )
+            except ProviderError as exc:
+                result = ArticleSummary(
+                    article_id=article.id, status="failed", error=str(exc), headline=article.title
+                )
+            job._notify("summarized", article.id)
+            return result
+
+    summaries = list(await asyncio.gather(*(one(a) for a in articles)))
+    failures = [
+        s for s in summaries if s.status == "failed" and s.error and s.error.startswith("cannot reach")
+    ]
+    if summaries and len(failures) == len(summaries):
+        raise ProviderError(failures[0].error or "the model server failed")
+    return summaries
+
+
+def assemble(
+    articles: Sequence[Article], summaries: Sequence[ArticleSummary], parts: BriefParts, run: RunInfo
+) -> Brief:
+    stats = CallStats()
+    for s in summaries:
+        stats = stats.add(s.stats)
+    stats = stats.add(parts.stats)
+    return Brief(
+        run=run,
+        articles=[a.to_out() for a in articles],
+        summaries=list(summaries),
+        overview=parts.overview,
+        consensus=parts.consensus,
+        discrepancies=parts.discrepancies,
+        timeline=parts.timeline,
+        single_source=single_source(summaries, parts.consensus),
+        dropped=[d for s in summaries for d in s.dropped] + parts.dropped,
+        stats=stats,
+    )
+
+
+async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article: bool = True) -> Brief:
+    """Summaries of every article and (if ``cross_article``) the brief across them. Provider must be running."""
+    client = job.provider.async_client()
+    summaries = await summarize_all(articles, job, client)
+    parts = BriefParts()
+    if cross_article:
+        job._notify("brief", f"{sum(len(s.facts) for s in summaries)} facts")
+        try:
+            parts = await build_brief(
+                articles,
+                summaries,
+                client=client,
+                model=job.provider.model,
+                prompts=job.prompts,
+                settings=job.settings,
+            )
+        except ProviderError as exc:
+            parts = BriefParts(error=str(exc))
+        if parts.error:
+            log.warning("brief: %s", parts.error)
+    job._notify("done", "")
+    return assemble(articles, summaries, parts, job.run_info())
+
+
+def brief_sources(
+    sources: Sequence[str],
+    *,
+    provider: Provider | None = None,
+    prompts: PromptSet | None = None,
+    settings: Settings | None = None,
+    concurrency: int = 1,
+    cross_article: bool = True,
+    max_bytes: int = MAX_BYTES,
+    progress: ProgressFn | None = None,
+) -> Brief:
+    """Load, segment, summarise and brief ``sources`` (paths, directories, URLs, "-")."""
+    articles = prepare(load(sources, max_bytes=max_bytes))
+    provider = provider or resolve()
+    with running(provider) as ready:
+        job = Job(
+            provider=ready,
+            prompts=prompts or load_prompts(),
+            settings=settings or Settings(),
+            concurrency=concurrency,
+            progress=progress,
+        )
+        return asyncio.run(brief_articles(articles, job, cross_article=cross_article))

@@ -1,0 +1,166 @@
+"""Split an article body into sentences with stable IDs and exact character offsets.
+
+Invariant: for every sentence, ``text[sentence.start:sentence.end] == sentence.text``.
+
+Paragraph breaks (blank lines, or single newlines between lines) are hard boundaries; inside
+a paragraph pysbd's rules handle abbreviations ("U.S."), initials, decimals and quotes. We
+never trust a segmenter's offsets: each piece it returns is located in the original text
+again, and anything it altered or lost is recovered from the gaps, so no character of the
+body is ever outside the sentence map except whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+from summarizer.load import Document
+from summarizer.schemas import ArticleOut, SentenceOut
+
+# A sentence longer than this (e.g. text with no terminal punctuation at all) is cut at
+# whitespace so one "sentence" cannot swallow a whole article and make citations useless.
+MAX_SENTENCE_CHARS = 600
+
+_PARAGRAPH = re.compile(r"\S(?:.*\S)?")  # a non-blank line, trimmed
+_TERMINAL = re.compile(r"[.!?…:;\"'”’)\]]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    id: str
+    start: int
+    end: int
+    text: str
+    citable: bool = True
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        if cut == -1:
+            cut = start + MAX_SENTENCE_CHARS
+        spans.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        spans.append((start, end))
+    return spans
+
+
+def _paragraph_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside one paragraph, located in ``text`` exactly."""
+    paragraph = text[start:end]
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in _segmenter().segment(paragraph):
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = paragraph.find(piece, cursor)
+        if found == -1:
+            # pysbd altered the piece; leave the region to the gap recovery below.
+            continue
+        if found > cursor and paragraph[cursor:found].strip():
+            spans.append((cursor, found))
+        spans.append((found, found + len(piece)))
+        cursor = found + len(piece)
+    if paragraph[cursor:].strip():
+        spans.append((cursor, len(paragraph)))
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        # Trim whitespace the gap recovery may have included.
+        while s < e and paragraph[s].isspace():
+            s += 1
+        while e > s and paragraph[e - 1].isspace():
+            e -= 1
+        if s < e:
+            out.extend(_split_long(text, start + s, start + e))
+    return out
+
+
+def _is_furniture(line: str) -> bool:
+    """Short lines with no sentence punctuation (menus, "Radio radio icon") at the end of a page."""
+    return len(line) <= 40 and not _TERMINAL.search(line) and len(line.split()) <= 5
+
+
+def segment(text: str) -> list[Sentence]:
+    """Sentences of ``text`` in order, with IDs ``s1``, ``s2``, … that depend only on the text."""
+    spans: list[tuple[int, int]] = []
+    for line in _PARAGRAPH.finditer(text):
+        spans.extend(_paragraph_spans(text, line.start(), line.end()))
+    # Trailing page furniture stays in the map (nothing is lost) but is never offered as evidence.
+    furniture_from = len(spans)
+    while furniture_from > 1 and _is_furniture(
+        text[spans[furniture_from - 1][0] : spans[furniture_from - 1][1]]
+    ):
+        furniture_from -= 1
+    return [
+        Sentence(id=f"s{i}", start=s, end=e, text=text[s:e], citable=i - 1 < furniture_from)
+        for i, (s, e) in enumerate(spans, start=1)
+    ]
+
+
+@dataclass(frozen=True)
+class Article:
+    """A document with its sentence map: the unit every later stage works on."""
+
+    id: str
+    doc: Document
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    @property
+    def title(self) -> str:
+        return self.doc.title
+
+    def sentence(self, sentence_id: str) -> Sentence | None:
+        return self._index().get(sentence_id)
+
+    def _index(self) -> dict[str, Sentence]:
+        index: dict[str, Sentence] | None = self.__dict__.get("_by_id")
+        if index is None:
+            index = {s.id: s for s in self.sentences}
+            object.__setattr__(self, "_by_id", index)
+        return index
+
+    @property
+    def citable(self) -> list[Sentence]:
+        return [s for s in self.sentences if s.citable]
+
+    def to_out(self) -> ArticleOut:
+        d = self.doc
+        return ArticleOut(
+            id=self.id,
+            title=d.title,
+            text=d.text,
+            url=d.url,
+            source=d.source,
+            published=d.published,
+            origin=d.origin,
+            sha256=d.sha256,
+            sentences=[
+                SentenceOut(id=s.id, start=s.start, end=s.end, text=s.text, citable=s.citable)
+                for s in self.sentences
+            ],
+        )
+
+
+def prepare(docs: list[Document]) -> list[Article]:
+    """Segment each document and give it an ID (``a1``, ``a2``, … in input order)."""
+    return [
+        Article(id=f"a{i}", doc=doc, sentences=tuple(segment(doc.text)))
+        for i, doc in enumerate(docs, start=1)
+    ]

@@ -1,0 +1,95 @@
+"""Per-article stage: prompt the model with the numbered sentences, ground its answer, keep what holds."""
+
+from __future__ import annotations
+
+import logging
+
+import instructor
+
+from summarizer.ask import Settings, ask
+from summarizer.ground import ARTICLE_LISTS, ArticleGrounding, best_attempt, rejected_as_dropped
+from summarizer.schemas import ArticleExtraction, ArticleSummary, Dropped
+from summarizer.schemas.llm import scoped
+from summarizer.segment import Article
+from summarizer.templates import PromptSet
+
+log = logging.getLogger(__name__)
+
+
+def numbered_sentences(article: Article) -> str:
+    """The citable sentences as ``[sN] text`` lines; markup that could close the article block is defused."""
+    lines = []
+    for s in article.citable:
+        text = " ".join(s.text.split()).replace("</article", "</ article").replace("<article", "< article")
+        lines.append(f"[{s.id}] {text}")
+    return "\n".join(lines)
+
+
+def summary_messages(article: Article, prompts: PromptSet) -> list[dict[str, str]]:
+    return prompts.summarize.messages(
+        article_id=article.id,
+        title=" ".join(article.title.split()),
+        published=article.doc.published or "unknown",
+        sentences=numbered_sentences(article),
+    )
+
+
+async def summarize_article(
+    article: Article,
+    *,
+    client: instructor.AsyncInstructor,
+    model: str,
+    prompts: PromptSet,
+    settings: Settings,
+) -> ArticleSummary:
+    """The grounded summary of one article. Never raises for a bad answer: failures are in the result."""
+    grounding = ArticleGrounding(article)
+    answer = await ask(
+        client,
+        model=model,
+        messages=summary_messages(article, prompts),
+        response_model=scoped(ArticleExtraction, [s.id for s in article.citable]),
+        settings=settings,
+        grounding=grounding,
+    )
+    dropped: list[Dropped] = []
+    extraction = answer.value
+    if extraction is None:
+        # Out of attempts or tokens: keep the grounded claims of the best attempt.
+        def score(candidate: object) -> int:
+            _, summary, facts, _, _ = grounding.resolve(candidate)  # type: ignore[arg-type]
+            return len(summary) + len(facts)
+
+        salvaged, rejected = best_attempt(ArticleExtraction, answer.payloads, ARTICLE_LISTS, score)
+        if salvaged is None:
+            reason = answer.errors[-1] if answer.errors else "no parseable answer"
+            log.warning("%s: no usable answer after %d call(s)", article.id, answer.stats.calls)
+            return ArticleSummary(
+                article_id=article.id,
+                status="failed",
+                error=f"no usable answer after {answer.stats.calls} call(s): {_first_line(reason)}",
+                headline=article.title,
+                stats=answer.stats,
+            )
+        extraction = salvaged  # type: ignore[assignment]
+        dropped.extend(rejected_as_dropped(article.id, rejected))
+    assert isinstance(extraction, ArticleExtraction)
+    headline, summary, facts, entities, more = grounding.resolve(extraction)
+    dropped.extend(more)
+    return ArticleSummary(
+        article_id=article.id,
+        headline=headline,
+        summary=summary,
+        facts=facts,
+        entities=entities,
+        dropped=dropped,
+        stats=answer.stats,
+    )
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""
+
+
+__all__ = ["numbered_sentences", "summarize_article", "summary_messages"]
