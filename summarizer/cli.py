@@ -1,0 +1,223 @@
+"""The terminal command: parses, calls the library, renders. ``main(argv) -> int`` so tests call it in-process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from summarizer import __version__
+from summarizer.ask import Settings
+from summarizer.errors import ConfigurationError, SummarizerError
+from summarizer.load import MAX_BYTES
+from summarizer.providers import EMBEDDED_NOTICE, MODES, Provider, resolve
+from summarizer.templates import PromptSet, load_prompts
+
+log = logging.getLogger("summarizer")
+
+FORMATS = ("rich", "json", "md", "html")
+
+
+# -- options shared by every command that calls a model ---------------------------------------
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("model")
+    g.add_argument("--provider", choices=["openai", "compatible", "embedded"], help="default: decided from the options and environment")
+    g.add_argument("--model", "-m", help="model name (default: gpt-4o-mini on OpenAI, the server's first model elsewhere)")
+    g.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL)")
+    g.add_argument("--api-key", help="API key (env OPENAI_API_KEY; prefer the environment: arguments show in ps)")
+    g.add_argument("--mode", choices=sorted(MODES), help="instructor mode (default: tools)")
+    g.add_argument("--prompts", default=None, help="prompt set: a bundled version (v1) or a folder (default: v1)")
+    g.add_argument("--temperature", type=float, default=Settings.temperature)
+    g.add_argument("--seed", type=int, default=Settings.seed)
+    g.add_argument("--max-tokens", type=int, default=Settings.max_tokens, help="per model response")
+    g.add_argument("--max-attempts", type=int, default=Settings.max_attempts, help="first ask plus re-asks per answer")
+    g.add_argument("--token-budget", type=int, default=Settings.token_budget, help="tokens per answer over all attempts")
+    g.add_argument("--timeout", type=float, default=120.0, help="seconds per model request")
+
+
+def provider_from_args(args: argparse.Namespace) -> Provider:
+    return resolve(
+        provider=args.provider, model=args.model, base_url=args.base_url, api_key=args.api_key, mode=args.mode,
+        timeout=args.timeout,
+    )  # fmt: skip
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    if args.max_attempts < 1:
+        raise ConfigurationError("--max-attempts must be at least 1")
+    if args.token_budget < 1 or args.max_tokens < 1:
+        raise ConfigurationError("--token-budget and --max-tokens must be positive")
+    return Settings(
+        temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens, max_attempts=args.max_attempts,
+        token_budget=args.token_budget,
+    )  # fmt: skip
+
+
+def prompts_from_args(args: argparse.Namespace) -> PromptSet:
+    return load_prompts(args.prompts)
+
+
+def notice_embedded(provider: Provider, err: Console) -> None:
+    if provider.kind == "embedded":
+        err.print(f"[yellow]note:[/] {EMBEDDED_NOTICE}", highlight=False)
+
+
+# -- brief / summarize ----------------------------------------------------------------------
+def _progress(err: Console, total: int, enabled: bool) -> tuple[AbstractContextManager[Any], Callable[[str, str], None] | None]:
+    if not enabled:
+        return nullcontext(), None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+    task = progress.add_task("starting", total=total)
+
+    def update(stage: str, detail: str) -> None:
+        if stage == "summarize":
+            progress.update(task, description=f"summarizing {detail[:60]}")
+        elif stage == "summarized":
+            progress.advance(task)
+        elif stage == "brief":
+            progress.update(task, description=f"cross-article brief from {detail}")
+
+    return progress, update
+
+
+def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_article: bool) -> int:
+    from summarizer import render
+    from summarizer.load import load
+    from summarizer.pipeline import Job, brief_articles
+    from summarizer.providers import running
+    from summarizer.segment import prepare
+
+    import asyncio
+
+    articles = prepare(load(args.inputs, max_bytes=args.max_bytes))
+    provider = provider_from_args(args)
+    settings = settings_from_args(args)
+    prompts = prompts_from_args(args)
+    notice_embedded(provider, err)
+    show_progress = err.is_terminal and not args.quiet
+    progress, update = _progress(err, len(articles), show_progress)
+    with running(provider) as ready, progress:
+        job = Job(provider=ready, prompts=prompts, settings=settings, concurrency=args.concurrency, progress=update)
+        brief = asyncio.run(brief_articles(articles, job, cross_article=cross_article))
+    text = render.render(brief, args.format, console=out if args.output is None else None)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {args.output}", highlight=False)
+    elif text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if not args.quiet:
+        s = brief.stats
+        err.print(
+            f"[dim]{len(brief.articles)} article(s), {s.calls} model call(s), {s.reasks} re-ask(s), "
+            f"{s.prompt_tokens}+{s.completion_tokens} tokens, {len(brief.dropped)} claim(s) dropped, {s.seconds:.1f}s[/]",
+            highlight=False,
+        )
+    failed = [x for x in brief.summaries if x.status == "failed"]
+    return 1 if failed and len(failed) == len(brief.summaries) else 0
+
+
+def add_brief_parser(sub: Any, name: str, help_text: str, *, many: bool) -> None:
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    p.add_argument("inputs", nargs="+" if many else 1, metavar="PATH", help="files, directories, URLs, or - for stdin")
+    p.add_argument("--format", "-f", choices=FORMATS, default="rich", help="output format (default: rich text)")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument("--concurrency", type=int, default=1, help="articles summarised at once (default 1)")
+    p.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest input accepted, in bytes")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress or statistics on stderr")
+    add_model_options(p)
+    p.set_defaults(handler=lambda a, o, e: cmd_brief(a, o, e, cross_article=many))
+
+
+def cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer import render
+
+    text = render.json_schema(args.which)
+    if args.write:
+        for which in ("brief", "article-extraction", "brief-extraction"):
+            target = Path(args.write) / f"{which}.schema.json"
+            target.write_text(render.json_schema(which), encoding="utf-8")
+            err.print(f"wrote {target}", highlight=False)
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+# -- entry point -----------------------------------------------------------------------------
+Registrar = Callable[[Any], None]
+
+
+def _extensions() -> list[Registrar]:
+    """Subcommands that live in their own modules (evals, batch), registered if present."""
+    registrars: list[Registrar] = []
+    for module_name in ("summarizer.evaluate.cli", "summarizer.batch.cli"):
+        try:
+            module = __import__(module_name, fromlist=["add_parser"])
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        registrars.append(module.add_parser)
+    return registrars
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="summarizer",
+        description="Grounded news briefs: every claim cites the exact source sentences it rests on.",
+    )
+    parser.add_argument("--version", action="version", version=f"summarizer {__version__}")
+    parser.add_argument("--verbose", "-v", action="count", default=0, help="log more (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_brief_parser(sub, "brief", "Summarise several articles about one event and brief across them.", many=True)
+    add_brief_parser(sub, "summarize", "Summarise one article with cited sentences, facts and entities.", many=False)
+    p = sub.add_parser("schema", help="Print the JSON Schema of the output (or of what the model must return).")
+    p.add_argument("which", nargs="?", default="brief", choices=["brief", "article-extraction", "brief-extraction"])
+    p.add_argument("--write", metavar="DIR", help="write all schemas into DIR")
+    p.set_defaults(handler=cmd_schema)
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # instructor logs every failed validation at ERROR; we report those ourselves, as dropped claims.
+    logging.getLogger("instructor").setLevel(logging.CRITICAL if verbose < 2 else logging.DEBUG)
+    for noisy in ("httpx", "httpx2", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.verbose)
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        return int(args.handler(args, out, err) or 0)
+    except SummarizerError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            err.print(f"summarizer: error: {line}", highlight=False, markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("summarizer: interrupted", highlight=False)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""A scripted OpenAI-compatible HTTP server on loopback, for tests and benchmarks.
+
+It speaks just enough of ``/v1/chat/completions`` and ``/v1/models`` for the real ``openai``
+client to work end to end, and answers from a queue of scripted replies: a tool call with
+given arguments, plain content, an HTTP error (429 with Retry-After, 500), malformed JSON, a
+hang past the client's timeout, or a dropped connection. Every request is recorded.
+
+    with ScriptedServer() as server:
+        server.enqueue(Reply.tool({"headline": ...}), Reply.status(429, retry_after=0))
+        provider = resolve(base_url=server.base_url, model="scripted")
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # "tool" | "content" | "status" | "malformed" | "hang" | "drop"
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    usage: tuple[int, int] = (100, 50)
+
+    @classmethod
+    def tool(cls, arguments: dict[str, Any] | str, *, delay: float = 0.0, usage: tuple[int, int] = (100, 50)) -> Reply:
+        """A completion whose first tool call carries ``arguments`` (a dict, or a raw string)."""
+        return cls("tool", arguments, delay=delay, usage=usage)
+
+    @classmethod
+    def content(cls, text: str, *, delay: float = 0.0) -> Reply:
+        return cls("content", text, delay=delay)
+
+    @classmethod
+    def error(cls, status: int, *, retry_after: float | None = None, message: str = "scripted error") -> Reply:
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        return cls("status", {"error": {"message": message, "type": "scripted", "code": status}}, status, headers)
+
+    @classmethod
+    def malformed(cls) -> Reply:
+        return cls("malformed", '{"id": "x", "choices": [')
+
+    @classmethod
+    def hang(cls, seconds: float) -> Reply:
+        return cls("hang", delay=seconds)
+
+    @classmethod
+    def drop(cls) -> Reply:
+        return cls("drop")
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+class ScriptedServer:
+    """Loopback server answering chat completions from a queue (then from ``default``)."""
+
+    def __init__(self, default: Responder | None = None, model: str = "scripted-model") -> None:
+        self.queue: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.default = default
+        self.model = model
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting ---------------------------------------------------------------------------
+    def enqueue(self, *replies: Reply) -> None:
+        with self._lock:
+            self.queue.extend(replies)
+
+    def _next(self, request: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if self.queue:
+                return self.queue.popleft()
+        if self.default is not None:
+            return self.default(request)
+        return Reply.error(500, message="script exhausted: no reply queued")
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "server not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> ScriptedServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": owner.model, "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    request = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    request = {"_raw": raw.decode(errors="replace")}
+                request["_headers"] = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
+                request["_authorized"] = bool(self.headers.get("Authorization"))
+                reply = owner._next(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.kind == "hang":
+                    return  # the client times out; the connection is closed afterwards
+                if reply.kind == "drop":
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if reply.kind == "status":
+                    self._send(reply.status, reply.body, reply.headers)
+                elif reply.kind == "malformed":
+                    self._send_raw(200, str(reply.body).encode(), {})
+                else:
+                    self._send(200, owner._completion(request, reply))
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                self._send_raw(status, json.dumps(body).encode(), headers or {})
+
+            def _send_raw(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if reply.kind == "tool":
+            name = "answer"
+            choice = request.get("tool_choice")
+            if isinstance(choice, dict):
+                name = choice.get("function", {}).get("name", name)
+            elif request.get("tools"):
+                name = request["tools"][0]["function"]["name"]
+            arguments = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+            message["tool_calls"] = [
+                {"id": f"call_{len(self.requests)}", "type": "function", "function": {"name": name, "arguments": arguments}}
+            ]
+            finish = "tool_calls"
+        else:
+            message["content"] = reply.body
+            finish = "stop"
+        prompt_tokens, completion_tokens = reply.usage
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", self.model),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
