@@ -12,6 +12,7 @@ re-ask message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -45,7 +46,7 @@ class _Strict(BaseModel):
 class CitedSentence(_Strict):
     cites: list[str] = Field(min_length=1, max_length=4)
     """IDs of the source sentences that support it, exactly as shown, e.g. ["s3"]."""
-    text: str = Field(min_length=1, max_length=400)
+    text: str = Field(min_length=1, max_length=600)
     """One summary sentence that states only what its cited sentences say."""
 
 
@@ -54,7 +55,7 @@ class ExtractedFact(_Strict):
     """IDs of the source sentences that state this fact, e.g. ["s5"]."""
     kind: FactKind
     """event, quantity (a number of people or things), date, place, actor, claim, or quote."""
-    statement: str = Field(min_length=1, max_length=300)
+    statement: str = Field(min_length=1, max_length=600)
     """The fact in one short sentence, using the source's own numbers, dates and names."""
     value: str | None = Field(default=None, max_length=80)
     """The key value of the fact as written in the source (a number, date or name), if any."""
@@ -75,11 +76,11 @@ class ArticleExtraction(_Strict):
 
     headline: str = Field(min_length=1, max_length=200)
     """A short neutral headline using only names and numbers found in the article."""
-    summary: list[CitedSentence] = Field(min_length=1, max_length=6)
+    summary: list[CitedSentence] = Field(min_length=1, max_length=5)
     """Two to five sentences covering the most important points, each citing its sources."""
-    facts: list[ExtractedFact] = Field(default_factory=list, max_length=12)
+    facts: list[ExtractedFact] = Field(default_factory=list, max_length=10)
     """The key facts: casualties and quantities, dates, places, actors, claims and quotes."""
-    entities: list[ExtractedEntity] = Field(default_factory=list, max_length=15)
+    entities: list[ExtractedEntity] = Field(default_factory=list, max_length=10)
     """People, organisations, places and groups named in the article."""
 
     @model_validator(mode="after")
@@ -139,35 +140,103 @@ class BriefExtraction(_Strict):
 M = TypeVar("M", bound=BaseModel)
 
 
-def _tighten(node: Any, ids: list[str]) -> None:
-    """Make every object's properties required and every ``cites`` item an enum of ``ids``."""
+def _restrict(prop: dict[str, Any], allowed: list[str]) -> None:
+    """Limit a string, optional-string or list-of-strings property to ``allowed`` values."""
+    if prop.get("type") == "string":
+        prop["enum"] = allowed
+    elif prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        prop["items"] = {"type": "string", "enum": allowed}
+    elif isinstance(prop.get("anyOf"), list):
+        for branch in prop["anyOf"]:
+            if isinstance(branch, dict) and branch.get("type") == "string":
+                branch["enum"] = allowed
+
+
+def _tighten(node: Any, ids: list[str], choices: dict[str, list[str]]) -> None:
+    """Make every object's properties required, ``cites`` an enum of ``ids``, and apply ``choices``."""
     if isinstance(node, dict):
         properties = node.get("properties")
         if isinstance(properties, dict):
             node["required"] = list(properties)
-            cites = properties.get("cites")
-            if isinstance(cites, dict) and cites.get("type") == "array":
-                cites["items"] = {"type": "string", "enum": list(ids)}
+            for name, prop in properties.items():
+                if not isinstance(prop, dict):
+                    continue
+                if name == "cites":
+                    _restrict(prop, ids)
+                elif choices.get(name):
+                    _restrict(prop, choices[name])
         for value in node.values():
-            _tighten(value, ids)
+            _tighten(value, ids, choices)
     elif isinstance(node, list):
         for value in node:
-            _tighten(value, ids)
+            _tighten(value, ids, choices)
 
 
-def scoped(model: type[M], ids: list[str]) -> type[M]:
+def _paired(definition: dict[str, Any], text_field: str, pairs: list[CopyChoice]) -> dict[str, Any]:
+    """One alternative per source sentence: ``cites`` is exactly its ID, ``text_field`` its text,
+    and the optional ``value``/``speaker`` fields one of the numbers or names in that sentence."""
+    alternatives = []
+    for choice in pairs:
+        properties = dict(definition["properties"])
+        properties["cites"] = {"type": "array", "items": {"const": choice.id}, "minItems": 1, "maxItems": 1}
+        properties[text_field] = {"const": choice.text}
+        for name, allowed in (("value", choice.values), ("speaker", choice.names)):
+            if name in properties:
+                properties[name] = (
+                    {"anyOf": [{"type": "string", "enum": allowed}, {"type": "null"}]} if allowed else {"type": "null"}
+                )
+        alternatives.append({"type": "object", "properties": properties, "required": list(properties)})
+    return {"anyOf": alternatives}
+
+
+@dataclass(frozen=True)
+class CopyChoice:
+    """One source sentence offered in copy mode, with the values and names it contains."""
+
+    id: str
+    text: str
+    values: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+
+# Item definitions whose text field is paired with its citation in copy mode.
+PAIRED_TEXT_FIELDS = {"CitedSentence": "text", "ExtractedFact": "statement"}
+
+
+def scoped(
+    model: type[M],
+    ids: list[str],
+    choices: dict[str, list[str]] | None = None,
+    pairs: list[CopyChoice] | None = None,
+    limits: dict[str, int] | None = None,
+) -> type[M]:
     """``model`` as the model should see it for one request: citations limited to ``ids``.
 
     Only the JSON schema sent to the model changes (a grammar-constrained backend then cannot
     emit an unknown ID, and every field is required so none is skipped); validation, and so
     the re-ask messages, stay those of ``model``.
+
+    Copy mode, for tiny models that cannot paraphrase without inventing: ``choices`` limits
+    named string fields to given values (names found in the article), ``pairs`` turns each
+    summary sentence and fact into a choice of one source sentence, quoted verbatim with its
+    own ID, and ``limits`` caps list lengths (``{"facts": 6}``) so a slow model answers sooner.
+    The model then selects and classifies; grounding still checks every item it returns.
     """
     if not ids:
         return model
+    choices = {k: v for k, v in (choices or {}).items() if v}
 
     def model_json_schema(cls: type[M], *args: Any, **kwargs: Any) -> dict[str, Any]:
         schema = model.model_json_schema(*args, **kwargs)
-        _tighten(schema, ids)
+        _tighten(schema, ids, choices)
+        for name, most in (limits or {}).items():
+            prop = schema.get("properties", {}).get(name)
+            if isinstance(prop, dict) and prop.get("type") == "array":
+                prop["maxItems"] = min(int(prop.get("maxItems", most)), most)
+        if pairs:
+            for name, text_field in PAIRED_TEXT_FIELDS.items():
+                if name in schema.get("$defs", {}):
+                    schema["$defs"][name] = _paired(schema["$defs"][name], text_field, pairs)
         return schema
 
     namespace = {"model_json_schema": classmethod(model_json_schema), "__doc__": model.__doc__}

@@ -12,14 +12,15 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
 import instructor
 import openai
 from instructor.core.hooks import Hooks
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from summarizer.cache import ResponseCache, cache_key
 from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.schemas import CallStats
 
@@ -39,6 +40,8 @@ class Settings:
     """First ask plus re-asks, per structured answer."""
     token_budget: int = 24_000
     """Prompt plus completion tokens one structured answer may spend over all its attempts."""
+    copy_mode: bool = False
+    """Constrain text fields to verbatim source sentences and names (for tiny grammar-constrained models)."""
 
 
 @dataclass
@@ -98,13 +101,26 @@ async def ask(
     response_model: type[T],
     settings: Settings,
     grounding: Callable[[Any], list[str]] | None = None,
+    cache: ResponseCache | None = None,
 ) -> Answer[T]:
     """One structured answer from the model.
 
     Raises ProviderError when the backend cannot be reached or keeps failing (after the openai
     client's own retries). Validation failures never raise: they come back as an Answer with
-    ``value=None`` and the payloads, for the caller to salvage.
+    ``value=None`` and the payloads, for the caller to salvage. With a ``cache``, an identical
+    request (model, messages, schema, settings) is answered from it without a model call.
     """
+    key = None
+    if cache is not None:
+        key = cache_key(
+            model=model,
+            messages=messages,
+            schema=response_model.model_json_schema(),
+            mode=str(getattr(client, "mode", "")),
+            settings=asdict(settings),
+        )
+        if (hit := cache.get(key)) is not None:
+            return _from_cache(hit, response_model, grounding)
     completions: list[Any] = []
     hooks = Hooks()
     hooks.on("completion:response", completions.append)
@@ -125,20 +141,14 @@ async def ask(
             hooks=hooks,
         )
     except instructor.core.InstructorRetryException as exc:
+        # instructor wraps transport failures too; those are the provider's fault, not the answer's.
+        cause = exc.__cause__
+        if isinstance(cause, openai.OpenAIError) and not exc.failed_attempts:
+            raise _provider_error(cause, model) from cause
         errors = [str(a.exception) for a in (exc.failed_attempts or [])] or [str(exc)]
         log.info("model answer failed validation after %d attempt(s)", len(completions))
-    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        raise ProviderError(f"cannot reach the model server: {_describe(exc)}") from exc
-    except openai.AuthenticationError as exc:
-        raise ProviderError(f"the model server refused the API key (HTTP {exc.status_code})") from exc
-    except openai.NotFoundError as exc:
-        raise ProviderError(f"model {model!r} not found on the server (HTTP 404)") from exc
-    except openai.APIStatusError as exc:
-        raise ProviderError(
-            f"the model server kept failing: HTTP {exc.status_code}: {_describe(exc)}"
-        ) from exc
     except openai.OpenAIError as exc:
-        raise ProviderError(f"model request failed: {_describe(exc)}") from exc
+        raise _provider_error(exc, model) from exc
     stats = CallStats(
         calls=len(completions),
         reasks=max(len(completions) - 1, 0),
@@ -148,7 +158,45 @@ async def ask(
     )
     if value is None and not completions:
         raise ModelOutputError("the model returned nothing parseable")
-    return Answer(value=value, payloads=[payload_of(c) for c in completions], errors=errors, stats=stats)
+    answer = Answer(value=value, payloads=[payload_of(c) for c in completions], errors=errors, stats=stats)
+    if cache is not None and key is not None:
+        cache.put(
+            key,
+            {
+                "value": value.model_dump(mode="json") if value is not None else None,
+                "payloads": answer.payloads,
+                "errors": errors,
+                "stats": stats.model_dump(),
+            },
+        )
+    return answer
+
+
+def _from_cache(
+    hit: dict[str, Any], response_model: type[T], grounding: Callable[[Any], list[str]] | None
+) -> Answer[T]:
+    value = None
+    if hit.get("value") is not None:
+        # Validated again, with the same grounding, so a cached answer is held to today's rules.
+        try:
+            value = response_model.model_validate(hit["value"], context={"grounding": grounding} if grounding else None)
+        except ValidationError:
+            value = None
+    stats = CallStats.model_validate({**hit.get("stats", {}), "cached": True})
+    payloads = hit.get("payloads") or []
+    return Answer(value=value, payloads=payloads, errors=list(hit.get("errors") or []), stats=stats)
+
+
+def _provider_error(exc: openai.OpenAIError, model: str) -> ProviderError:
+    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+        return ProviderError(f"cannot reach the model server: {_describe(exc)}")
+    if isinstance(exc, openai.AuthenticationError):
+        return ProviderError(f"the model server refused the API key (HTTP {exc.status_code})")
+    if isinstance(exc, openai.NotFoundError):
+        return ProviderError(f"model {model!r} not found on the server (HTTP 404)")
+    if isinstance(exc, openai.APIStatusError):
+        return ProviderError(f"the model server kept failing: HTTP {exc.status_code}: {_describe(exc)}")
+    return ProviderError(f"model request failed: {_describe(exc)}")
 
 
 def _describe(exc: Exception) -> str:

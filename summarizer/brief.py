@@ -7,12 +7,14 @@ and is checked against those sentences (not against the model's own fact wording
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import instructor
 
 from summarizer.ask import Settings, ask
+from summarizer.cache import ResponseCache
 from summarizer.ground import BRIEF_LISTS, BriefGrounding, best_attempt, rejected_as_dropped
 from summarizer.schemas import (
     ArticleSummary,
@@ -45,13 +47,9 @@ def fact_lines(summaries: Sequence[ArticleSummary]) -> str:
     for summary in summaries:
         for fact in summary.facts:
             extra = "; ".join(
-                x
-                for x in (fact.value and f"value: {fact.value}", fact.speaker and f"speaker: {fact.speaker}")
-                if x
+                x for x in (fact.value and f"value: {fact.value}", fact.speaker and f"speaker: {fact.speaker}") if x
             )
-            lines.append(
-                f"[{fact.id}] ({fact.kind}) {' '.join(fact.text.split())}" + (f" ({extra})" if extra else "")
-            )
+            lines.append(f"[{fact.id}] ({fact.kind}) {' '.join(fact.text.split())}" + (f" ({extra})" if extra else ""))
     return "\n".join(lines)
 
 
@@ -69,6 +67,20 @@ def brief_messages(
     return prompts.brief.messages(articles=article_lines(articles), facts=fact_lines(summaries))
 
 
+_DATE = re.compile(
+    r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|(?:January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)(?: \d{1,2}(?:st|nd|rd|th)?)?|(?:19|20)\d\d|the \d{1,2}(?:st|nd|rd|th)"
+    r"(?: of \w+)?)\b"
+)
+
+
+def copy_choices(facts: Sequence[Fact]) -> dict[str, list[str]]:
+    """Copy mode: brief texts are fact statements verbatim; dates are date phrases found in them."""
+    statements = list(dict.fromkeys(" ".join(f.text.split()).replace('"', "'").replace("\\", "/") for f in facts))
+    dates = list(dict.fromkeys(m.group(0) for f in facts for c in f.citations for m in _DATE.finditer(c.text)))
+    return {"text": statements, "event": statements, "date": dates}
+
+
 async def build_brief(
     articles: Sequence[Article],
     summaries: Sequence[ArticleSummary],
@@ -77,6 +89,7 @@ async def build_brief(
     model: str,
     prompts: PromptSet,
     settings: Settings,
+    cache: ResponseCache | None = None,
 ) -> BriefParts:
     facts = [f for s in summaries for f in s.facts]
     if not facts:
@@ -86,9 +99,12 @@ async def build_brief(
         client,
         model=model,
         messages=brief_messages(articles, summaries, prompts),
-        response_model=scoped(BriefExtraction, [f.id for f in facts]),
+        response_model=scoped(
+            BriefExtraction, [f.id for f in facts], copy_choices(facts) if settings.copy_mode else None
+        ),
         settings=settings,
         grounding=grounding,
+        cache=cache,
     )
     parts = BriefParts(stats=answer.stats)
     extraction = answer.value
@@ -105,9 +121,7 @@ async def build_brief(
         extraction = salvaged  # type: ignore[assignment]
         parts.dropped.extend(rejected_as_dropped("brief", rejected))
     assert isinstance(extraction, BriefExtraction)
-    parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(
-        extraction
-    )
+    parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(extraction)
     parts.dropped.extend(dropped)
     return parts
 

@@ -273,6 +273,29 @@ def names(text: str) -> list[str]:
     return out
 
 
+_PHRASE = re.compile(
+    r"(?:\b(?:al|el)-)?[A-Z][^\W_]*(?:['’\-][^\W_]+)*"
+    r"(?:[ ]+(?:(?:of|for|and|the|al|de)[ ]+)?(?:\b(?:al|el)-)?[A-Z][^\W_]*(?:['’\-][^\W_]+)*)*",
+    re.UNICODE,
+)
+
+
+def name_phrases(text: str, limit: int = 60) -> list[str]:
+    """Multi-word proper names in ``text`` ("Syrian Observatory for Human Rights"), first occurrence order."""
+    found: dict[str, None] = {}
+    for match in _PHRASE.finditer(text):
+        phrase = re.sub(r"['’]s$", "", match.group(0)).strip()
+        first = fold(phrase.split()[0])
+        if first in _NOT_NAMES and " " not in phrase:
+            continue
+        if first in _NOT_NAMES:
+            phrase = phrase.split(" ", 1)[1]
+        found.setdefault(phrase, None)
+        if len(found) >= limit:
+            break
+    return list(found)
+
+
 def _canonical_word(word: str) -> str:
     return _MONTHS.get(word, _WEEKDAYS.get(word, word))
 
@@ -311,6 +334,10 @@ class Unsupported:
 
     kind: str  # "number" | "name"
     value: str
+
+    def found_in(self, text: str) -> bool:
+        """Whether ``text`` would support this item (used to point the model at the right sentence)."""
+        return not unsupported(self.value, text)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.value!r}"

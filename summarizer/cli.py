@@ -27,9 +27,17 @@ FORMATS = ("rich", "json", "md", "html")
 # -- options shared by every command that calls a model ---------------------------------------
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model")
-    g.add_argument("--provider", choices=["openai", "compatible", "embedded"], help="default: decided from the options and environment")
-    g.add_argument("--model", "-m", help="model name (default: gpt-4o-mini on OpenAI, the server's first model elsewhere)")
-    g.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL)")
+    g.add_argument(
+        "--provider",
+        choices=["openai", "compatible", "embedded"],
+        help="default: decided from the options and environment",
+    )
+    g.add_argument(
+        "--model", "-m", help="model name (default: gpt-4o-mini on OpenAI, the server's first model elsewhere)"
+    )
+    g.add_argument(
+        "--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL)"
+    )
     g.add_argument("--api-key", help="API key (env OPENAI_API_KEY; prefer the environment: arguments show in ps)")
     g.add_argument("--mode", choices=sorted(MODES), help="instructor mode (default: tools)")
     g.add_argument("--prompts", default=None, help="prompt set: a bundled version (v1) or a folder (default: v1)")
@@ -37,8 +45,16 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=Settings.seed)
     g.add_argument("--max-tokens", type=int, default=Settings.max_tokens, help="per model response")
     g.add_argument("--max-attempts", type=int, default=Settings.max_attempts, help="first ask plus re-asks per answer")
-    g.add_argument("--token-budget", type=int, default=Settings.token_budget, help="tokens per answer over all attempts")
+    g.add_argument(
+        "--token-budget", type=int, default=Settings.token_budget, help="tokens per answer over all attempts"
+    )
     g.add_argument("--timeout", type=float, default=120.0, help="seconds per model request")
+    g.add_argument(
+        "--copy-mode",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="constrain summary sentences and facts to verbatim source sentences (default: on for the embedded model)",
+    )
 
 
 def provider_from_args(args: argparse.Namespace) -> Provider:
@@ -48,7 +64,7 @@ def provider_from_args(args: argparse.Namespace) -> Provider:
     )  # fmt: skip
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace, provider: Provider | None = None) -> Settings:
     if args.max_attempts < 1:
         raise ConfigurationError("--max-attempts must be at least 1")
     if args.token_budget < 1 or args.max_tokens < 1:
@@ -56,6 +72,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens, max_attempts=args.max_attempts,
         token_budget=args.token_budget,
+        copy_mode=args.copy_mode if args.copy_mode is not None else bool(provider and provider.kind == "embedded"),
     )  # fmt: skip
 
 
@@ -69,7 +86,9 @@ def notice_embedded(provider: Provider, err: Console) -> None:
 
 
 # -- brief / summarize ----------------------------------------------------------------------
-def _progress(err: Console, total: int, enabled: bool) -> tuple[AbstractContextManager[Any], Callable[[str, str], None] | None]:
+def _progress(
+    err: Console, total: int, enabled: bool
+) -> tuple[AbstractContextManager[Any], Callable[[str, str], None] | None]:
     if not enabled:
         return nullcontext(), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -92,17 +111,17 @@ def _progress(err: Console, total: int, enabled: bool) -> tuple[AbstractContextM
 
 
 def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_article: bool) -> int:
+    import asyncio
+
     from summarizer import render
     from summarizer.load import load
     from summarizer.pipeline import Job, brief_articles
     from summarizer.providers import running
     from summarizer.segment import prepare
 
-    import asyncio
-
     articles = prepare(load(args.inputs, max_bytes=args.max_bytes))
     provider = provider_from_args(args)
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, provider)
     prompts = prompts_from_args(args)
     notice_embedded(provider, err)
     show_progress = err.is_terminal and not args.quiet

@@ -168,7 +168,11 @@ class ScriptedServer:
                 name = request["tools"][0]["function"]["name"]
             arguments = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
             message["tool_calls"] = [
-                {"id": f"call_{len(self.requests)}", "type": "function", "function": {"name": name, "arguments": arguments}}
+                {
+                    "id": f"call_{len(self.requests)}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments},
+                }
             ]
             finish = "tool_calls"
         else:

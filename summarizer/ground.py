@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from summarizer.claims import fold, unsupported
+from summarizer.claims import Unsupported, fold, unsupported
 from summarizer.schemas import (
     ArticleExtraction,
     BriefClaim,
@@ -47,7 +47,11 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def _list_ids(ids: Sequence[str]) -> str:
-    return ", ".join(ids) if len(ids) <= 6 else f"{ids[0]}–{ids[-1]}"
+    return ", ".join(ids) if len(ids) <= 6 else ", ".join(ids[:5]) + f", … ({len(ids)} in all)"
+
+
+def _id_range(ids: Sequence[str]) -> str:
+    return ", ".join(ids) if len(ids) <= 6 else f"{ids[0]} to {ids[-1]}"
 
 
 @dataclass
@@ -83,17 +87,29 @@ class ArticleGrounding:
             sid = self.sentence_id(raw)
             if sid is None:
                 valid = list(self._citable)
-                return Checked(
-                    [], f"cites {raw!r}, which is not a sentence ID of this article ({_list_ids(valid)})"
-                )
+                return Checked([], f"cites {raw!r}, which is not a sentence ID of this article ({_id_range(valid)})")
             if self._citable[sid] not in sentences:
                 sentences.append(self._citable[sid])
         evidence = "\n".join(s.text for s in sentences)
         problems = unsupported(text, evidence)
         if problems:
             where = ", ".join(s.id for s in sentences)
-            return Checked([], f"{'; '.join(map(str, problems))} not in the cited sentence(s) {where}")
+            return Checked(
+                [], f"{'; '.join(map(str, problems))} not in the cited sentence(s) {where}{self._hint(problems)}"
+            )
         return Checked([self._citation(s) for s in sentences])
+
+    def _hint(self, problems: Sequence[Unsupported]) -> str:
+        """Where the missing items do occur, so a re-ask can fix the citation rather than guess."""
+        hints = []
+        for problem in problems[:4]:
+            found = [s.id for s in self._citable.values() if problem.found_in(s.text)]
+            hints.append(
+                f"{problem.value!r} is in {_list_ids(found)}"
+                if found
+                else f"{problem.value!r} is nowhere in the article"
+            )
+        return " (" + "; ".join(hints) + ")"
 
     def _citation(self, s: Sentence) -> Citation:
         return Citation(article_id=self.article.id, sentence_id=s.id, start=s.start, end=s.end, text=s.text)
@@ -138,9 +154,7 @@ class ArticleGrounding:
                 errors.append(f"facts[{i}] {_short(fact.statement)!r}: {checked.reason}")
         return errors
 
-    def resolve(
-        self, answer: ArticleExtraction
-    ) -> tuple[str, list[Claim], list[Fact], list[Entity], list[Dropped]]:
+    def resolve(self, answer: ArticleExtraction) -> tuple[str, list[Claim], list[Fact], list[Entity], list[Dropped]]:
         """The shippable parts of ``answer``; everything else goes to the dropped list with its reason."""
         aid = self.article.id
         dropped: list[Dropped] = []
@@ -171,9 +185,7 @@ class ArticleGrounding:
             checked = self.check_fact(fact)
             where = f"{aid}.facts[{i}]"
             if reason := checked.reason or _duplicate(fact.statement, seen):
-                dropped.append(
-                    Dropped(where=where, claim=fact.statement, reason=reason, cited=list(fact.cites))
-                )
+                dropped.append(Dropped(where=where, claim=fact.statement, reason=reason, cited=list(fact.cites)))
                 continue
             facts.append(
                 Fact(
@@ -191,9 +203,7 @@ class ArticleGrounding:
             where = f"{aid}.entities[{i}]"
             mentions, aliases, missing = self.entity_mentions(entity)
             if not _find_all(self.article.text, entity.name):
-                dropped.append(
-                    Dropped(where=where, claim=entity.name, reason="name does not occur in the article")
-                )
+                dropped.append(Dropped(where=where, claim=entity.name, reason="name does not occur in the article"))
                 continue
             if reason := _duplicate(entity.name, seen):
                 dropped.append(Dropped(where=where, claim=entity.name, reason=reason))
@@ -206,9 +216,7 @@ class ArticleGrounding:
                 )
                 for alias in missing
             )
-            entities.append(
-                Entity(name=entity.name.strip(), type=entity.type, aliases=aliases, mentions=mentions)
-            )
+            entities.append(Entity(name=entity.name.strip(), type=entity.type, aliases=aliases, mentions=mentions))
         return headline, summary, facts, entities, dropped
 
 
@@ -276,14 +284,8 @@ def rejected_as_dropped(prefix: str, rejected: Iterable[Rejected]) -> list[Dropp
     for name, i, item, reason in rejected:
         text = ""
         if isinstance(item, dict):
-            text = str(
-                item.get("text") or item.get("statement") or item.get("topic") or item.get("name") or ""
-            )
-        out.append(
-            Dropped(
-                where=f"{prefix}.{name}[{i}]", claim=text or str(item)[:200], reason=f"malformed: {reason}"
-            )
-        )
+            text = str(item.get("text") or item.get("statement") or item.get("topic") or item.get("name") or "")
+        out.append(Dropped(where=f"{prefix}.{name}[{i}]", claim=text or str(item)[:200], reason=f"malformed: {reason}"))
     return out
 
 
@@ -329,14 +331,12 @@ class BriefGrounding:
         fid = f"{match.group(1).lower()}.f{int(match.group(2))}"
         return fid if fid in self.facts else None
 
-    def check(
-        self, text: str, cites: Iterable[str], *, min_articles: int = 1
-    ) -> tuple[BriefClaim | None, str | None]:
+    def check(self, text: str, cites: Iterable[str], *, min_articles: int = 1) -> tuple[BriefClaim | None, str | None]:
         ids: list[str] = []
         for raw in cites:
             fid = self.fact_id(raw)
             if fid is None:
-                return None, f"cites {raw!r}, which is not a fact ID shown ({_list_ids(list(self.facts))})"
+                return None, f"cites {raw!r}, which is not a fact ID shown ({_id_range(list(self.facts))})"
             if fid not in ids:
                 ids.append(fid)
         if not ids:
@@ -349,6 +349,17 @@ class BriefGrounding:
         articles = sorted({c.article_id for c in citations})
         if len(articles) < min_articles:
             return None, f"needs facts from {min_articles} or more articles, cites only {', '.join(articles)}"
+        if min_articles > 1:
+            # Consensus means each article says it: check the claim against every article's own sentences.
+            supporting = [
+                a for a in articles if not unsupported(text, "\n".join(c.text for c in citations if c.article_id == a))
+            ]
+            if len(supporting) < min_articles:
+                lacking = [a for a in articles if a not in supporting]
+                return None, (
+                    f"is not supported by the cited facts of {', '.join(lacking)} on their own; consensus needs "
+                    f"{min_articles} or more articles that each state it"
+                )
         evidence = "\n".join(c.text for c in citations)
         problems = unsupported(text, evidence)
         if problems:
@@ -361,9 +372,7 @@ class BriefGrounding:
             claim, reason = self.check(side.text, side.cites)
             if claim is None:
                 return None, f"side {j + 1}: {reason}"
-            sides.append(
-                SideOut(**claim.model_dump(), article_ids=sorted({c.article_id for c in claim.citations}))
-            )
+            sides.append(SideOut(**claim.model_dump(), article_ids=sorted({c.article_id for c in claim.citations})))
         if len({tuple(s.facts) for s in sides}) < len(sides):
             return None, "two sides cite the same facts; a discrepancy needs each version's own evidence"
         if len(sides) < 2:
@@ -377,9 +386,7 @@ class BriefGrounding:
         claim, reason = self.check(f"{item.date}: {item.event}", item.cites)
         if claim is None:
             return None, reason
-        return TimelineEntry(
-            **{**claim.model_dump(), "text": item.event.strip()}, date=item.date.strip()
-        ), None
+        return TimelineEntry(**{**claim.model_dump(), "text": item.event.strip()}, date=item.date.strip()), None
 
     def __call__(self, answer: BriefExtraction) -> list[str]:
         return [f"{where} {_short(text)!r}: {reason}" for where, text, reason in self._problems(answer)]
@@ -411,14 +418,10 @@ class BriefGrounding:
         dropped: list[Dropped] = []
         seen: set[str] = set()
 
-        def keep(
-            where: str, text: str, cited: list[str], result: Any, reason: str | None, into: list[Any]
-        ) -> None:
+        def keep(where: str, text: str, cited: list[str], result: Any, reason: str | None, into: list[Any]) -> None:
             reason = reason or _duplicate(f"{where.split('[')[0]}:{text}", seen)
             if result is None or reason:
-                dropped.append(
-                    Dropped(where=f"brief.{where}", claim=text, reason=reason or "invalid", cited=cited)
-                )
+                dropped.append(Dropped(where=f"brief.{where}", claim=text, reason=reason or "invalid", cited=cited))
             else:
                 into.append(result)
 

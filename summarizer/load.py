@@ -137,9 +137,7 @@ def _opt(value: Any) -> str | None:
 
 def record_to_document(record: Any, origin: str) -> Document:
     if not isinstance(record, dict):
-        raise InputError(
-            f"{origin}: expected a JSON object with 'title' and 'text', got {type(record).__name__}"
-        )
+        raise InputError(f"{origin}: expected a JSON object with 'title' and 'text', got {type(record).__name__}")
     text = record.get("text") or record.get("body") or record.get("content")
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{origin}: record has no 'text'")
@@ -163,9 +161,7 @@ def parse_json(text: str, origin: str) -> list[Document]:
         # Not one JSON value: try JSON Lines.
         return parse_jsonl(text, origin) if "\n" in text.strip() else _bad_json(origin, exc)
     records = data if isinstance(data, list) else [data]
-    return [
-        record_to_document(r, f"{origin}[{i}]" if len(records) > 1 else origin) for i, r in enumerate(records)
-    ]
+    return [record_to_document(r, f"{origin}[{i}]" if len(records) > 1 else origin) for i, r in enumerate(records)]
 
 
 def _bad_json(origin: str, exc: json.JSONDecodeError) -> list[Document]:
@@ -274,9 +270,7 @@ def expand(sources: Iterable[str]) -> Iterator[str]:
         if source != "-" and not _is_url(source) and path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
             if not files:
-                raise InputError(
-                    f"{source}: directory holds no article files ({', '.join(sorted(TEXT_SUFFIXES))})"
-                )
+                raise InputError(f"{source}: directory holds no article files ({', '.join(sorted(TEXT_SUFFIXES))})")
             yield from (str(p) for p in files)
         else:
             yield source

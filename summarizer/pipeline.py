@@ -18,6 +18,7 @@ import instructor
 
 from summarizer.ask import Settings
 from summarizer.brief import BriefParts, build_brief, single_source
+from summarizer.cache import ResponseCache
 from summarizer.errors import ProviderError
 from summarizer.load import MAX_BYTES, load
 from summarizer.providers import Provider, resolve, running
@@ -41,6 +42,8 @@ class Job:
     settings: Settings = field(default_factory=Settings)
     concurrency: int = 1
     progress: ProgressFn | None = None
+    cache: ResponseCache | None = None
+    """Answer identical requests from here instead of the model (None: always ask)."""
 
     def run_info(self) -> RunInfo:
         return RunInfo(
@@ -77,19 +80,20 @@ async def summarize_all(
                     settings=job.settings,
                 )
             except ProviderError as exc:
-                result = ArticleSummary(
-                    article_id=article.id, status="failed", error=str(exc), headline=article.title
-                )
+                result = ArticleSummary(article_id=article.id, status="failed", error=str(exc), headline=article.title)
             job._notify("summarized", article.id)
             return result
 
     summaries = list(await asyncio.gather(*(one(a) for a in articles)))
-    failures = [
-        s for s in summaries if s.status == "failed" and s.error and s.error.startswith("cannot reach")
-    ]
+    failures = [s for s in summaries if s.status == "failed" and s.error and s.error.startswith("cannot reach")]
     if summaries and len(failures) == len(summaries):
         raise ProviderError(failures[0].error or "the model server failed")
     return summaries
+
+
+def default_settings(provider: Provider) -> Settings:
+    """Copy mode is the default for the embedded tiny model, free text for every other provider."""
+    return Settings(copy_mode=provider.kind == "embedded")
 
 
 def assemble(
@@ -155,7 +159,7 @@ def brief_sources(
         job = Job(
             provider=ready,
             prompts=prompts or load_prompts(),
-            settings=settings or Settings(),
+            settings=settings or default_settings(provider),
             concurrency=concurrency,
             progress=progress,
         )

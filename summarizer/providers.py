@@ -132,9 +132,7 @@ def resolve(
             mode=chosen_mode or instructor.Mode.TOOLS,
             timeout=timeout,
         )
-    return Provider(
-        kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout
-    )
+    return Provider(kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout)
 
 
 def _mode(name: str | None) -> instructor.Mode | None:
@@ -195,9 +193,7 @@ def llama_server(
 ) -> Iterator[str]:
     """Run llama-cpp-python's OpenAI-compatible server on a free loopback port; yield its base URL."""
     if importlib.util.find_spec("llama_cpp") is None:
-        raise ConfigurationError(
-            "the embedded model needs llama-cpp-python: pip install 'llama-cpp-python[server]'"
-        )
+        raise ConfigurationError("the embedded model needs llama-cpp-python: pip install 'llama-cpp-python[server]'")
     model_path = model_path or embedded_model_path()
     port = _free_port()
     command = [
@@ -209,9 +205,7 @@ def llama_server(
     ]  # fmt: skip
     log.info("starting embedded model server: %s", " ".join(command))
     with tempfile.TemporaryFile() as server_log:
-        process = subprocess.Popen(
-            command, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
             _wait_ready(process, base_url, startup_timeout, server_log)
@@ -231,9 +225,7 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float,
         if process.poll() is not None:
             server_log.seek(0)  # type: ignore[attr-defined]
             tail = server_log.read()[-800:].decode(errors="replace")  # type: ignore[attr-defined]
-            raise ProviderError(
-                f"the embedded model server exited with code {process.returncode}: {tail.strip()}"
-            )
+            raise ProviderError(f"the embedded model server exited with code {process.returncode}: {tail.strip()}")
         try:
             if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
                 return

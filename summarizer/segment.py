@@ -100,9 +100,7 @@ def segment(text: str) -> list[Sentence]:
         spans.extend(_paragraph_spans(text, line.start(), line.end()))
     # Trailing page furniture stays in the map (nothing is lost) but is never offered as evidence.
     furniture_from = len(spans)
-    while furniture_from > 1 and _is_furniture(
-        text[spans[furniture_from - 1][0] : spans[furniture_from - 1][1]]
-    ):
+    while furniture_from > 1 and _is_furniture(text[spans[furniture_from - 1][0] : spans[furniture_from - 1][1]]):
         furniture_from -= 1
     return [
         Sentence(id=f"s{i}", start=s, end=e, text=text[s:e], citable=i - 1 < furniture_from)
@@ -152,15 +150,11 @@ class Article:
             origin=d.origin,
             sha256=d.sha256,
             sentences=[
-                SentenceOut(id=s.id, start=s.start, end=s.end, text=s.text, citable=s.citable)
-                for s in self.sentences
+                SentenceOut(id=s.id, start=s.start, end=s.end, text=s.text, citable=s.citable) for s in self.sentences
             ],
         )
 
 
 def prepare(docs: list[Document]) -> list[Article]:
     """Segment each document and give it an ID (``a1``, ``a2``, … in input order)."""
-    return [
-        Article(id=f"a{i}", doc=doc, sentences=tuple(segment(doc.text)))
-        for i, doc in enumerate(docs, start=1)
-    ]
+    return [Article(id=f"a{i}", doc=doc, sentences=tuple(segment(doc.text))) for i, doc in enumerate(docs, start=1)]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import instructor
 
 from summarizer.ask import Settings, ask
+from summarizer.cache import ResponseCache
+from summarizer.claims import name_phrases
 from summarizer.ground import ARTICLE_LISTS, ArticleGrounding, best_attempt, rejected_as_dropped
 from summarizer.schemas import ArticleExtraction, ArticleSummary, Dropped
-from summarizer.schemas.llm import scoped
+from summarizer.schemas.llm import CopyChoice, scoped
 from summarizer.segment import Article
 from summarizer.templates import PromptSet
 
@@ -23,6 +26,37 @@ def numbered_sentences(article: Article) -> str:
         text = " ".join(s.text.split()).replace("</article", "</ article").replace("<article", "< article")
         lines.append(f"[{s.id}] {text}")
     return "\n".join(lines)
+
+
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def _literal(text: str) -> str:
+    # Double quotes and backslashes are swapped out: llama.cpp's grammar parser fails on escaped
+    # quotes inside literals. Quote style never matters to grounding (see claims.fold).
+    return " ".join(text.split()).replace('"', "'").replace("\\", "/")
+
+
+def copy_pairs(article: Article) -> list[CopyChoice]:
+    """Copy mode: each citable sentence, verbatim, with its ID and the numbers and names in it."""
+    return [
+        CopyChoice(
+            id=s.id,
+            text=_literal(s.text),
+            values=list(dict.fromkeys(_NUMBER.findall(s.text)))[:8],
+            names=[_literal(n) for n in name_phrases(s.text)][:8],
+        )
+        for s in article.citable
+    ]
+
+
+def copy_choices(article: Article) -> dict[str, list[str]]:
+    """Copy mode: the headline is the title; entity names are names found in the article."""
+    names = [_literal(n) for n in name_phrases("\n".join(s.text for s in article.citable))]
+    return {"headline": [_literal(article.title)], "name": names, "aliases": names}
+
+
+COPY_LIMITS = {"summary": 3, "facts": 6, "entities": 6}
 
 
 def summary_messages(article: Article, prompts: PromptSet) -> list[dict[str, str]]:
@@ -41,6 +75,7 @@ async def summarize_article(
     model: str,
     prompts: PromptSet,
     settings: Settings,
+    cache: ResponseCache | None = None,
 ) -> ArticleSummary:
     """The grounded summary of one article. Never raises for a bad answer: failures are in the result."""
     grounding = ArticleGrounding(article)
@@ -48,9 +83,16 @@ async def summarize_article(
         client,
         model=model,
         messages=summary_messages(article, prompts),
-        response_model=scoped(ArticleExtraction, [s.id for s in article.citable]),
+        response_model=scoped(
+            ArticleExtraction,
+            [s.id for s in article.citable],
+            copy_choices(article) if settings.copy_mode else None,
+            copy_pairs(article) if settings.copy_mode else None,
+            COPY_LIMITS if settings.copy_mode else None,
+        ),
         settings=settings,
         grounding=grounding,
+        cache=cache,
     )
     dropped: list[Dropped] = []
     extraction = answer.value
