@@ -12,6 +12,7 @@ re-ask message.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -43,7 +44,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
 
+def _copied(data: Any, info: ValidationInfo, field: str) -> Any:
+    """Copy mode: the model names one sentence ID and the tool supplies that sentence's text."""
+    texts = (info.context or {}).get("copy_text")
+    if texts and isinstance(data, dict) and not data.get(field):
+        cites = data.get("cites")
+        if isinstance(cites, list) and len(cites) == 1 and cites[0] in texts:
+            return {**data, field: texts[cites[0]]}
+    return data
+
+
 class CitedSentence(_Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _copy(cls, data: Any, info: ValidationInfo) -> Any:
+        return _copied(data, info, "text")
+
     cites: list[str] = Field(min_length=1, max_length=4)
     """IDs of the source sentences that support it, exactly as shown, e.g. ["s3"]."""
     text: str = Field(min_length=1, max_length=600)
@@ -51,6 +67,11 @@ class CitedSentence(_Strict):
 
 
 class ExtractedFact(_Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _copy(cls, data: Any, info: ValidationInfo) -> Any:
+        return _copied(data, info, "statement")
+
     cites: list[str] = Field(min_length=1, max_length=4)
     """IDs of the source sentences that state this fact, e.g. ["s5"]."""
     kind: FactKind
@@ -179,7 +200,8 @@ def _paired(definition: dict[str, Any], text_field: str, pairs: list[CopyChoice]
     for choice in pairs:
         properties = dict(definition["properties"])
         properties["cites"] = {"type": "array", "items": {"const": choice.id}, "minItems": 1, "maxItems": 1}
-        properties[text_field] = {"const": choice.text}
+        # The text is not generated at all: the tool fills it from the cited sentence (see _copied).
+        properties.pop(text_field, None)
         for name, allowed in (("value", choice.values), ("speaker", choice.names)):
             if name in properties:
                 properties[name] = (
@@ -194,7 +216,6 @@ class CopyChoice:
     """One source sentence offered in copy mode, with the values and names it contains."""
 
     id: str
-    text: str
     values: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
 
@@ -218,13 +239,17 @@ def scoped(
 
     Copy mode, for tiny models that cannot paraphrase without inventing: ``choices`` limits
     named string fields to given values (names found in the article), ``pairs`` turns each
-    summary sentence and fact into a choice of one source sentence, quoted verbatim with its
-    own ID, and ``limits`` caps list lengths (``{"facts": 6}``) so a slow model answers sooner.
+    summary sentence and fact into a choice of one source sentence by ID (its text is filled
+    in by the tool from the validation context's ``copy_text``), and ``limits`` caps list lengths (``{"facts": 6}``) so a slow model answers sooner.
     The model then selects and classifies; grounding still checks every item it returns.
     """
     if not ids:
         return model
     choices = {k: v for k, v in (choices or {}).items() if v}
+    key = (model, tuple(ids), repr(sorted(choices.items())), repr(pairs), repr(sorted((limits or {}).items())))
+    if (hit := _SCOPED.get(key)) is not None:
+        _SCOPED.move_to_end(key)
+        return hit  # type: ignore[no-any-return]
 
     def model_json_schema(cls: type[M], *args: Any, **kwargs: Any) -> dict[str, Any]:
         schema = model.model_json_schema(*args, **kwargs)
@@ -240,4 +265,12 @@ def scoped(
         return schema
 
     namespace = {"model_json_schema": classmethod(model_json_schema), "__doc__": model.__doc__}
-    return type(model.__name__, (model,), namespace)
+    made = type(model.__name__, (model,), namespace)
+    _SCOPED[key] = made
+    if len(_SCOPED) > 256:
+        _SCOPED.popitem(last=False)
+    return made
+
+
+# Building a pydantic subclass costs milliseconds; a batch asks with the same scope many times.
+_SCOPED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()

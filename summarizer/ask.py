@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -23,25 +22,13 @@ from pydantic import BaseModel, ValidationError
 from summarizer.cache import ResponseCache, cache_key
 from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.schemas import CallStats
+from summarizer.settings import Settings
+
+__all__ = ["Answer", "Settings", "ask", "payload_of"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Generation settings, set explicitly so runs are as repeatable as the backend allows."""
-
-    temperature: float = 0.0
-    seed: int | None = 0
-    max_tokens: int = 1500
-    max_attempts: int = 3
-    """First ask plus re-asks, per structured answer."""
-    token_budget: int = 24_000
-    """Prompt plus completion tokens one structured answer may spend over all its attempts."""
-    copy_mode: bool = False
-    """Constrain text fields to verbatim source sentences and names (for tiny grammar-constrained models)."""
 
 
 @dataclass
@@ -100,14 +87,16 @@ async def ask(
     messages: list[dict[str, Any]],
     response_model: type[T],
     settings: Settings,
-    grounding: Callable[[Any], list[str]] | None = None,
+    context: dict[str, Any] | None = None,
     cache: ResponseCache | None = None,
 ) -> Answer[T]:
     """One structured answer from the model.
 
     Raises ProviderError when the backend cannot be reached or keeps failing (after the openai
     client's own retries). Validation failures never raise: they come back as an Answer with
-    ``value=None`` and the payloads, for the caller to salvage. With a ``cache``, an identical
+    ``value=None`` and the payloads, for the caller to salvage. ``context`` is the pydantic
+    validation context (``"grounding"``: the checker; ``"copy_text"``: copy mode's sentence
+    texts by ID). With a ``cache``, an identical
     request (model, messages, schema, settings) is answered from it without a model call.
     """
     key = None
@@ -120,7 +109,7 @@ async def ask(
             settings=asdict(settings),
         )
         if (hit := cache.get(key)) is not None:
-            return _from_cache(hit, response_model, grounding)
+            return _from_cache(hit, response_model, context)
     completions: list[Any] = []
     hooks = Hooks()
     hooks.on("completion:response", completions.append)
@@ -134,7 +123,7 @@ async def ask(
             response_model=response_model,
             max_retries=max(settings.max_attempts - 1, 0),
             token_budget=settings.token_budget,
-            context={"grounding": grounding} if grounding else None,
+            context=context,
             temperature=settings.temperature,
             seed=settings.seed,
             max_tokens=settings.max_tokens,
@@ -145,6 +134,8 @@ async def ask(
         cause = exc.__cause__
         if isinstance(cause, openai.OpenAIError) and not exc.failed_attempts:
             raise _provider_error(cause, model) from cause
+        if isinstance(cause, json.JSONDecodeError) and not exc.failed_attempts:
+            raise ProviderError("the model server sent a malformed response body") from cause
         errors = [str(a.exception) for a in (exc.failed_attempts or [])] or [str(exc)]
         log.info("model answer failed validation after %d attempt(s)", len(completions))
     except openai.OpenAIError as exc:
@@ -172,14 +163,12 @@ async def ask(
     return answer
 
 
-def _from_cache(
-    hit: dict[str, Any], response_model: type[T], grounding: Callable[[Any], list[str]] | None
-) -> Answer[T]:
+def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str, Any] | None) -> Answer[T]:
     value = None
     if hit.get("value") is not None:
         # Validated again, with the same grounding, so a cached answer is held to today's rules.
         try:
-            value = response_model.model_validate(hit["value"], context={"grounding": grounding} if grounding else None)
+            value = response_model.model_validate(hit["value"], context=context)
         except ValidationError:
             value = None
     stats = CallStats.model_validate({**hit.get("stats", {}), "cached": True})

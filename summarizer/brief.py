@@ -103,7 +103,7 @@ async def build_brief(
             BriefExtraction, [f.id for f in facts], copy_choices(facts) if settings.copy_mode else None
         ),
         settings=settings,
-        grounding=grounding,
+        context={"grounding": grounding},
         cache=cache,
     )
     parts = BriefParts(stats=answer.stats)

@@ -203,7 +203,7 @@ def numbers(text: str) -> frozenset[Decimal | str]:
     found: set[Decimal | str] = set()
     tokens = [t.lower() for t in _TOKEN.findall(fold(text))]
     # Digits inside identifiers like "s4" or "COVID-19" stay numbers only when they stand alone.
-    for match in re.finditer(r"(?<![A-Za-z_])\d+(?:,\d{3})*(?:\.\d+)?(?:,\d+)*(?:st|nd|rd|th)?", fold(text)):
+    for match in re.finditer(r"(?<![A-Za-z0-9_])\d+(?:,\d{3})*(?:\.\d+)?(?:,\d+)*(?:st|nd|rd|th)?", fold(text)):
         raw = match.group(0)
         value = _digit_value(raw)
         if value is not None:
@@ -223,12 +223,11 @@ def numbers(text: str) -> frozenset[Decimal | str]:
         total = current = Decimal(0)
         in_number = False
 
-    for token in tokens:
-        word = token.replace("-", " ").split()
-        if len(word) == 2 and word[0] in _TENS and word[1] in _UNITS:  # "twenty-five"
-            current += _TENS[word[0]] + _UNITS[word[1]]
-            in_number = True
-            previous_digit = None
+    # Hyphenated words are read part by part: "twenty-five" adds up, "five-day" is 5.
+    tokens = [part for token in tokens for part in token.split("-") if part]
+    for i, token in enumerate(tokens):
+        if token == "a" and i + 1 < len(tokens) and tokens[i + 1] in _SCALES and not in_number:
+            in_number = True  # "a hundred" is 100
             continue
         if token in _UNITS:
             current += _UNITS[token]
@@ -264,6 +263,8 @@ def names(text: str) -> list[str]:
     for match in _NAME.finditer(text):
         token = re.sub(r"['’]s$", "", match.group(0))
         lowered = fold(token)
+        if all(part in _UNITS or part in _TENS or part in _SCALES for part in lowered.split("-")):
+            continue  # "Seven", "Twenty-five": numbers, checked as numbers
         at_start = bool(_SENTENCE_START.search(text[: match.start()]))
         if lowered in _NOT_NAMES and (at_start or lowered in {"i", "a"}):
             continue

@@ -8,16 +8,19 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from summarizer import __version__
-from summarizer.ask import Settings
-from summarizer.errors import ConfigurationError, SummarizerError
-from summarizer.load import MAX_BYTES
-from summarizer.providers import EMBEDDED_NOTICE, MODES, Provider, resolve
-from summarizer.templates import PromptSet, load_prompts
+from summarizer.errors import ConfigurationError, InputError, SummarizerError
+from summarizer.settings import MAX_BYTES, Settings
+
+if TYPE_CHECKING:  # the model client libraries load only when a command needs them
+    from summarizer.providers import Provider
+    from summarizer.templates import PromptSet
+
+MODE_NAMES = ("json", "json_schema", "md_json", "tools")
 
 log = logging.getLogger("summarizer")
 
@@ -39,7 +42,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL)"
     )
     g.add_argument("--api-key", help="API key (env OPENAI_API_KEY; prefer the environment: arguments show in ps)")
-    g.add_argument("--mode", choices=sorted(MODES), help="instructor mode (default: tools)")
+    g.add_argument("--mode", choices=MODE_NAMES, help="instructor mode (default: tools)")
     g.add_argument("--prompts", default=None, help="prompt set: a bundled version (v1) or a folder (default: v1)")
     g.add_argument("--temperature", type=float, default=Settings.temperature)
     g.add_argument("--seed", type=int, default=Settings.seed)
@@ -58,6 +61,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def provider_from_args(args: argparse.Namespace) -> Provider:
+    from summarizer.providers import resolve
+
     return resolve(
         provider=args.provider, model=args.model, base_url=args.base_url, api_key=args.api_key, mode=args.mode,
         timeout=args.timeout,
@@ -77,12 +82,16 @@ def settings_from_args(args: argparse.Namespace, provider: Provider | None = Non
 
 
 def prompts_from_args(args: argparse.Namespace) -> PromptSet:
+    from summarizer.templates import load_prompts
+
     return load_prompts(args.prompts)
 
 
 def notice_embedded(provider: Provider, err: Console) -> None:
+    from summarizer.providers import EMBEDDED_NOTICE
+
     if provider.kind == "embedded":
-        err.print(f"[yellow]note:[/] {EMBEDDED_NOTICE}", highlight=False)
+        err.print(f"[yellow]note:[/] {EMBEDDED_NOTICE}", highlight=False, soft_wrap=True)
 
 
 # -- brief / summarize ----------------------------------------------------------------------
@@ -119,7 +128,13 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
     from summarizer.providers import running
     from summarizer.segment import prepare
 
+    if not args.inputs:
+        raise InputError("no input: give one or more files, directories, URLs, or - for standard input")
+    if not cross_article and len(args.inputs) > 1:
+        raise InputError("summarize takes one article; use 'summarizer brief' for several")
     articles = prepare(load(args.inputs, max_bytes=args.max_bytes))
+    if not cross_article and len(articles) > 1:
+        raise InputError(f"{args.inputs[0]} holds {len(articles)} articles; use 'summarizer brief' for several")
     provider = provider_from_args(args)
     settings = settings_from_args(args, provider)
     prompts = prompts_from_args(args)
@@ -148,7 +163,7 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
 
 def add_brief_parser(sub: Any, name: str, help_text: str, *, many: bool) -> None:
     p = sub.add_parser(name, help=help_text, description=help_text)
-    p.add_argument("inputs", nargs="+" if many else 1, metavar="PATH", help="files, directories, URLs, or - for stdin")
+    p.add_argument("inputs", nargs="*", metavar="PATH", help="files, directories, URLs, or - for stdin")
     p.add_argument("--format", "-f", choices=FORMATS, default="rich", help="output format (default: rich text)")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.add_argument("--concurrency", type=int, default=1, help="articles summarised at once (default 1)")
@@ -230,8 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, out, err) or 0)
     except SummarizerError as exc:
+        # Plain writes: one error is one line, never re-wrapped to the terminal width.
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(f"summarizer: error: {line}", highlight=False, markup=False)
+            sys.stderr.write(f"summarizer: error: {line}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("summarizer: interrupted", highlight=False)

@@ -68,6 +68,8 @@ class ScriptedServer:
     def __init__(self, default: Responder | None = None, model: str = "scripted-model") -> None:
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        """Monotonic arrival time of each request, in order."""
         self.default = default
         self.model = model
         self._lock = threading.Lock()
@@ -82,6 +84,7 @@ class ScriptedServer:
     def _next(self, request: dict[str, Any]) -> Reply:
         with self._lock:
             self.requests.append(request)
+            self.times.append(time.monotonic())
             if self.queue:
                 return self.queue.popleft()
         if self.default is not None:

@@ -232,7 +232,7 @@ def _find_all(text: str, name: str) -> list[Mention]:
     name = name.strip()
     if len(name) < 2:
         return []
-    pattern = re.escape(name).replace("'", "['’]").replace("’", "['’]")
+    pattern = re.sub("['’]", "['’]", re.escape(name))
     pattern = re.sub(r"\\?[\-–—]", "[-–—]", pattern)
     found = []
     for match in re.finditer(rf"(?<!\w){pattern}(?!\w)", text, flags=re.IGNORECASE):
@@ -246,7 +246,10 @@ Rejected = tuple[str, int, Any, str]
 
 
 def lenient(
-    model: type[BaseModel], payload: dict[str, Any] | None, lists: dict[str, type[BaseModel]]
+    model: type[BaseModel],
+    payload: dict[str, Any] | None,
+    lists: dict[str, type[BaseModel]],
+    context: dict[str, Any] | None = None,
 ) -> tuple[BaseModel | None, list[Rejected]]:
     """Build ``model`` from ``payload`` item by item, keeping the valid list items.
 
@@ -264,7 +267,9 @@ def lenient(
             kept = []
             for i, item in enumerate(value if isinstance(value, list) else []):
                 try:
-                    kept.append(lists[name].model_validate(item))
+                    # Item-level context only (copy mode's texts): grounding is resolved by the caller.
+                    item_context = {k: v for k, v in (context or {}).items() if k != "grounding"}
+                    kept.append(lists[name].model_validate(item, context=item_context))
                 except ValidationError as exc:
                     rejected.append((name, i, item, _pydantic_reason(exc)))
             fields[name] = kept
@@ -304,11 +309,12 @@ def best_attempt(
     payloads: Sequence[dict[str, Any] | None],
     lists: dict[str, type[BaseModel]],
     score: Any,
+    context: dict[str, Any] | None = None,
 ) -> tuple[BaseModel | None, list[Rejected]]:
     """Of all attempts, the salvageable one that ``score`` rates highest (ties: the latest)."""
     best: tuple[Any, BaseModel | None, list[Rejected]] = (None, None, [])
     for payload in payloads:
-        value, rejected = lenient(model, payload, lists)
+        value, rejected = lenient(model, payload, lists, context)
         if value is None:
             continue
         rating = score(value)
@@ -373,7 +379,7 @@ class BriefGrounding:
             if claim is None:
                 return None, f"side {j + 1}: {reason}"
             sides.append(SideOut(**claim.model_dump(), article_ids=sorted({c.article_id for c in claim.citations})))
-        if len({tuple(s.facts) for s in sides}) < len(sides):
+        if len({frozenset(s.facts) for s in sides}) < len(sides):
             return None, "two sides cite the same facts; a discrepancy needs each version's own evidence"
         if len(sides) < 2:
             return None, "a discrepancy needs at least two sides"

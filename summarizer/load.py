@@ -20,9 +20,7 @@ from typing import Any
 import httpx
 
 from summarizer.errors import InputError
-
-MAX_BYTES = 2_000_000
-"""Largest input accepted per file or URL; larger ones are refused, never truncated silently."""
+from summarizer.settings import MAX_BYTES
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".json", ".jsonl", ".ndjson", ".html", ".htm"}
 

@@ -106,7 +106,22 @@ def resolve(
         return Provider(
             kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout
         )
-    base_url = base_url or (env.get("OPENAI_BASE_URL") if provider != "openai" else None) or None
+    if provider == "openai":
+        # OpenAI itself, or a gateway that speaks its API with real keys (an explicit --base-url).
+        if not api_key:
+            raise ConfigurationError(
+                "the OpenAI provider needs OPENAI_API_KEY (or use --base-url for a local OpenAI-compatible server, "
+                "or --provider embedded for the offline model)"
+            )
+        return Provider(
+            kind="openai",
+            model=model or DEFAULT_OPENAI_MODEL,
+            base_url=base_url.rstrip("/") if base_url else None,
+            api_key=api_key,
+            mode=chosen_mode or instructor.Mode.TOOLS,
+            timeout=timeout,
+        )
+    base_url = base_url or env.get("OPENAI_BASE_URL") or None
     if base_url or provider == "compatible":
         if not base_url:
             raise ConfigurationError("--provider compatible needs --base-url (e.g. http://127.0.0.1:8080/v1)")
@@ -118,7 +133,7 @@ def resolve(
             mode=chosen_mode or instructor.Mode.TOOLS,
             timeout=timeout,
         )
-    if provider == "openai" or api_key or model:
+    if api_key or model:
         if not api_key:
             what = f"model {model!r}" if model else "the OpenAI provider"
             raise ConfigurationError(

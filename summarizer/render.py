@@ -119,7 +119,7 @@ def to_rich(brief: Brief) -> Group:
             "(none)",
         )
     for s in brief.summaries:
-        parts.append(Rule(f"{s.article_id}: {titles.get(s.article_id, '')}", style="dim"))
+        parts.append(Rule(escape(f"{s.article_id}: {titles.get(s.article_id, '')}"), style="dim"))
         if s.status == "failed":
             parts.append(Text(f"failed: {s.error}", style="red"))
             continue
@@ -132,7 +132,9 @@ def to_rich(brief: Brief) -> Group:
             table.add_column("text")
             table.add_column("cites", style="cyan")
             for f in s.facts:
-                table.add_row(f.id, f.kind, f.text + (f" — {f.speaker}" if f.speaker else ""), markers(f.citations))
+                table.add_row(
+                    f.id, f.kind, Text(f.text + (f" — {f.speaker}" if f.speaker else "")), markers(f.citations)
+                )
             parts.append(table)
         if s.entities:
             names = ", ".join(f"{e.name} ({e.type}, {len(e.mentions)}×)" for e in s.entities)
@@ -146,7 +148,7 @@ def to_rich(brief: Brief) -> Group:
         table.add_column("claim")
         table.add_column("reason", style="yellow")
         for d in brief.dropped:
-            table.add_row(d.where, _clip(d.claim, 90), _clip(d.reason, 110))
+            table.add_row(Text(d.where), Text(_clip(d.claim, 90)), Text(_clip(d.reason, 110)))
         parts.append(table)
     sources = Table(title="Sources", title_justify="left", show_header=False, box=None)
     sources.add_column(style="cyan", no_wrap=True)

@@ -57,8 +57,32 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+# pysbd's time grows with the square of its input, so very long paragraphs are cut first at
+# likely sentence ends (a terminal mark after a word of 4+ letters, then a capital).
+MAX_SEGMENTER_CHARS = 8_000
+_LIKELY_END = re.compile(r"\w{4,}[.!?][\"”’)]?\s+(?=[\"“‘(]?[A-Z])")
+
+
+def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    chunks = []
+    while end - start > MAX_SEGMENTER_CHARS:
+        window = text[start + MAX_SEGMENTER_CHARS // 2 : start + MAX_SEGMENTER_CHARS]
+        match = _LIKELY_END.search(window)
+        if match:
+            cut = start + MAX_SEGMENTER_CHARS // 2 + match.end()
+        else:
+            space = text.rfind(" ", start + MAX_SEGMENTER_CHARS // 2, start + MAX_SEGMENTER_CHARS)
+            cut = space + 1 if space != -1 else start + MAX_SEGMENTER_CHARS
+        chunks.append((start, cut))
+        start = cut
+    chunks.append((start, end))
+    return chunks
+
+
 def _paragraph_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside one paragraph, located in ``text`` exactly."""
+    if end - start > MAX_SEGMENTER_CHARS:
+        return [span for s, e in _chunks(text, start, end) for span in _paragraph_spans(text, s, e)]
     paragraph = text[start:end]
     spans: list[tuple[int, int]] = []
     cursor = 0

@@ -42,7 +42,6 @@ def copy_pairs(article: Article) -> list[CopyChoice]:
     return [
         CopyChoice(
             id=s.id,
-            text=_literal(s.text),
             values=list(dict.fromkeys(_NUMBER.findall(s.text)))[:8],
             names=[_literal(n) for n in name_phrases(s.text)][:8],
         )
@@ -79,6 +78,9 @@ async def summarize_article(
 ) -> ArticleSummary:
     """The grounded summary of one article. Never raises for a bad answer: failures are in the result."""
     grounding = ArticleGrounding(article)
+    context: dict[str, object] = {"grounding": grounding}
+    if settings.copy_mode:
+        context["copy_text"] = {s.id: s.text for s in article.citable}
     answer = await ask(
         client,
         model=model,
@@ -91,7 +93,7 @@ async def summarize_article(
             COPY_LIMITS if settings.copy_mode else None,
         ),
         settings=settings,
-        grounding=grounding,
+        context=context,
         cache=cache,
     )
     dropped: list[Dropped] = []
@@ -102,7 +104,7 @@ async def summarize_article(
             _, summary, facts, _, _ = grounding.resolve(candidate)  # type: ignore[arg-type]
             return len(summary) + len(facts)
 
-        salvaged, rejected = best_attempt(ArticleExtraction, answer.payloads, ARTICLE_LISTS, score)
+        salvaged, rejected = best_attempt(ArticleExtraction, answer.payloads, ARTICLE_LISTS, score, context)
         if salvaged is None:
             reason = answer.errors[-1] if answer.errors else "no parseable answer"
             log.warning("%s: no usable answer after %d call(s)", article.id, answer.stats.calls)

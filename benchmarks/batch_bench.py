@@ -1,0 +1,255 @@
+"""Benchmark ``summarizer batch`` against a local server with a fixed latency.
+
+    python benchmarks/batch_bench.py                     # 1,000 articles, 100 ms, concurrency 32
+    python benchmarks/batch_bench.py --articles 200 --latency 0.05 --concurrency 16
+
+One command, one process for the batch (the server runs in its own process, so it neither
+competes for this process's GIL nor counts in its memory). It prints:
+
+1. **full pipeline**: a fresh store, every article segmented, summarised through instructor
+   and grounded, every multi-article event briefed. Wall time against the ideal
+   ``calls x latency / concurrency`` (the issue's ``N x latency / concurrency`` counts only the
+   N article calls; both are shown), and the CPU seconds the batch process used: when they
+   approach the wall time, the run is CPU-bound, not waiting on the server.
+2. **batch machinery**: the same run with the per-article work replaced by one plain chat
+   request per article (no segmentation, no instructor, no grounding): what the store,
+   queue, rate limiter, retry policy and HTTP client cost on their own.
+3. **cached re-run** over the same inbox (zero model calls), in process and as the real
+   ``python -m summarizer batch`` command including interpreter start-up.
+4. **peak memory** (max RSS) of the batch process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from summarizer.schemas import ArticleSummary, CallStats  # noqa: E402
+
+from summarizer.ask import Settings  # noqa: E402
+from summarizer.batch import inbox, runner  # noqa: E402
+from summarizer.batch.fakemodel import synthetic_articles  # noqa: E402
+from summarizer.batch.runner import Batch, BatchConfig, Counters  # noqa: E402
+from summarizer.batch.store import Store  # noqa: E402
+from summarizer.providers import resolve  # noqa: E402
+from summarizer.segment import Sentence  # noqa: E402
+from summarizer.summarize import summary_messages  # noqa: E402
+from summarizer.templates import load_prompts  # noqa: E402
+
+
+@contextmanager
+def latency_server(latency: float) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "latency_server.py"), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith("READY "):
+            raise SystemExit(f"the latency server did not start: {line!r}")
+        yield line.split()[1]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def run_once(store_path: Path, feed: Path, base_url: str, concurrency: int) -> tuple[Counters, float, float]:
+    """One batch run in this process: (counters, wall seconds, CPU seconds)."""
+    provider = resolve(base_url=base_url, model="bench-model", timeout=60.0)
+    # instructor imports its OpenAI support the first time a client is made (about a second):
+    # a one-off start-up cost, paid here so the timing is the batch's own.
+    provider.async_client()
+    with Store(store_path) as store:
+        store.lock()
+        batch = Batch(
+            store,
+            model=provider.model,
+            prompts=load_prompts(),
+            settings=Settings(),
+            config=BatchConfig(concurrency=concurrency),
+        )
+        batch.start(inbox=str(feed), provider=provider.label)
+        wall, cpu = time.perf_counter(), time.process_time()
+        batch.ingest(inbox.read([str(feed)]))
+        plan = batch.plan()
+        if plan:
+            asyncio.run(batch.execute(plan, provider))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        batch.finish("completed")
+        return batch.counters, wall, cpu
+
+
+# -- the machinery-only variant: one plain request per article --------------------------------------
+def _trivial_segment(text: str) -> list[Sentence]:
+    sentences, start = [], 0
+    for i, piece in enumerate(text.split(". "), start=1):
+        sentences.append(Sentence(id=f"s{i}", start=start, end=start + len(piece), text=piece))
+        start += len(piece) + 2
+    return sentences
+
+
+async def _plain_summary(article: Any, *, client: Any, model: str, prompts: Any, settings: Any) -> ArticleSummary:
+    completion = await client.client.chat.completions.create(
+        model=model, messages=summary_messages(article, prompts), max_tokens=settings.max_tokens
+    )
+    usage = completion.usage
+    stats = CallStats(calls=1, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+    return ArticleSummary(article_id=article.id, headline=article.title, stats=stats)
+
+
+@contextmanager
+def machinery_only() -> Iterator[None]:
+    saved = runner.segment, runner.summarize_article
+    runner.segment, runner.summarize_article = _trivial_segment, _plain_summary  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        runner.segment, runner.summarize_article = saved
+
+
+def cli_rerun_seconds(store_path: Path, feed: Path, base_url: str) -> tuple[float, str]:
+    command = [
+        sys.executable, "-m", "summarizer", "batch", str(feed), "--store", str(store_path),
+        "--base-url", base_url, "--model", "bench-model",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+
+
+def import_seconds() -> float:
+    """Wall time of ``python -c "import summarizer.cli"``: the start-up every command pays."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import summarizer.cli"], cwd=ROOT, check=True)
+    return time.perf_counter() - started
+
+
+def busy_cpus(seconds: float = 1.0) -> float | None:
+    """CPUs kept busy by other processes while this one sleeps (Linux /proc/stat), to flag a noisy machine."""
+    try:
+
+        def sample() -> tuple[int, int]:
+            with open("/proc/stat") as stat:
+                fields = [int(x) for x in stat.readline().split()[1:]]
+            idle = fields[3] + fields[4]
+            return sum(fields) - idle, sum(fields)
+
+        busy0, total0 = sample()
+        time.sleep(seconds)
+        busy1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1, help="server latency per request, seconds")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--per-event", type=int, default=10, help="articles per synthetic event (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # instructor logs every failed validation at ERROR
+
+    results: dict[str, Any] = {
+        "articles": args.articles,
+        "latency": args.latency,
+        "concurrency": args.concurrency,
+        "cpus": os.cpu_count(),
+        "busy_cpus_before": busy_cpus(),
+    }
+    with tempfile.TemporaryDirectory() as tmp, latency_server(args.latency) as base_url:
+        feed = Path(tmp) / "inbox.jsonl"
+        records = synthetic_articles(args.articles, per_event=args.per_event, seed=1)
+        feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        results["rss_before_mib"] = round(rss_mib(), 1)
+
+        counters, wall, cpu = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency)
+        ideal_calls = counters.calls * args.latency / args.concurrency
+        ideal_articles = args.articles * args.latency / args.concurrency
+        results["full"] = {
+            "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
+            "calls": counters.calls,
+            "summarized": counters.summarized,
+            "failed": counters.failed,
+            "briefs": counters.briefs,
+            "ideal_calls_s": round(ideal_calls, 3),
+            "ratio_vs_calls_ideal": round(wall / ideal_calls, 2),
+            "ideal_articles_s": round(ideal_articles, 3),
+            "ratio_vs_articles_ideal": round(wall / ideal_articles, 2),
+            "cpu_ms_per_call": round(1000 * cpu / max(counters.calls, 1), 2),
+        }
+        results["peak_rss_mib"] = round(rss_mib(), 1)
+
+        cached, cached_wall, _ = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency)
+        cli_seconds, cli_line = cli_rerun_seconds(Path(tmp) / "full.db", feed, base_url)
+        results["cached_rerun"] = {
+            "in_process_s": round(cached_wall, 3),
+            "cli_s": round(cli_seconds, 3),
+            "import_summarizer_cli_s": round(import_seconds(), 3),
+            "calls": cached.calls,
+            "skipped": cached.skipped,
+            "cli_summary": cli_line,
+        }
+
+        with machinery_only():
+            counters, wall, cpu = run_once(Path(tmp) / "machinery.db", feed, base_url, args.concurrency)
+        ideal = counters.calls * args.latency / args.concurrency
+        results["machinery"] = {
+            "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
+            "calls": counters.calls,
+            "ideal_s": round(ideal, 3),
+            "ratio": round(wall / ideal, 2),
+        }
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    full, rerun, machinery = results["full"], results["cached_rerun"], results["machinery"]
+    busy = results["busy_cpus_before"]
+    if busy is not None and busy > 0.25:
+        print(f"warning: other processes kept {busy:.1f} of {results['cpus']} CPUs busy before the run; timings suffer")
+    print(
+        f"{args.articles} articles, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
+        f"{results['cpus']} CPU(s)\n"
+        f"full pipeline    {full['wall_s']:.2f} s for {full['calls']} calls ({full['summarized']} summaries, "
+        f"{full['briefs']} briefs, {full['failed']} failed); ideal {full['ideal_calls_s']:.2f} s -> "
+        f"{full['ratio_vs_calls_ideal']:.2f}x (vs N*latency/concurrency {full['ideal_articles_s']:.2f} s: "
+        f"{full['ratio_vs_articles_ideal']:.2f}x); CPU {full['cpu_s']:.2f} s = {full['cpu_ms_per_call']:.1f} ms/call\n"
+        f"batch machinery  {machinery['wall_s']:.2f} s for {machinery['calls']} calls; ideal "
+        f"{machinery['ideal_s']:.2f} s -> {machinery['ratio']:.2f}x; CPU {machinery['cpu_s']:.2f} s\n"
+        f"cached re-run    {rerun['in_process_s']:.3f} s in process, {rerun['cli_s']:.2f} s as a command "
+        f"(of which {rerun['import_summarizer_cli_s']:.2f} s is `import summarizer.cli`); "
+        f"{rerun['calls']} model calls, {rerun['skipped']} skipped\n"
+        f"peak memory      {results['peak_rss_mib']:.0f} MiB max RSS "
+        f"(after imports: {results['rss_before_mib']:.0f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

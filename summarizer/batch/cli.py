@@ -1,0 +1,386 @@
+"""``summarizer batch``: run over an inbox (the default action), ``status`` and ``export``.
+
+summarizer batch INBOX... --store PATH [options]     (same as: summarizer batch run INBOX...)
+summarizer batch status --store PATH [--json]
+summarizer batch export --store PATH [--format jsonl|md] [-o FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from summarizer.batch.runner import Batch, BatchConfig, Counters, Plan
+from summarizer.load import MAX_BYTES
+
+ACTIONS = ("run", "status", "export")
+
+
+class _AnyWord:
+    """The choices of the ``batch`` sub-actions as argparse checks them: any word, since a word
+    that is not an action name is an inbox for ``run``."""
+
+    def __init__(self, names: dict[str, Any]) -> None:
+        self.names = names
+
+    def __contains__(self, word: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+
+class _RunByDefault(argparse._SubParsersAction):
+    """Sub-actions of ``batch`` where ``run`` may be left out: ``batch INBOX`` means ``batch run INBOX``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = _AnyWord(self._name_parser_map)  # type: ignore[assignment]
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        if values and values[0] not in self._name_parser_map:
+            values = ["run", *values]
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, metavar="PATH", help="the SQLite batch store (created if missing)")
+
+
+def add_parser(sub: Any) -> None:
+    description = (
+        "Summarise the new articles of an inbox into a SQLite store, many at once within rate limits; "
+        "retry transient faults; group related articles into events, each with a cross-article brief. "
+        "Safe to kill at any moment: run the same command again to resume."
+    )
+    batch = sub.add_parser(
+        "batch",
+        help="Summarise an inbox incrementally into a store; group articles into events.",
+        description=description,
+        usage="summarizer batch [run] INBOX... --store PATH [options]\n"
+        "       summarizer batch status --store PATH [--json]\n"
+        "       summarizer batch export --store PATH [--format jsonl|md] [-o FILE]",
+    )
+    actions = batch.add_subparsers(dest="batch_action", metavar="[run] INBOX | status | export", action=_RunByDefault)
+
+    def show_help(args: argparse.Namespace, out: Console, err: Console) -> int:
+        batch.print_help(sys.stderr)
+        return 2
+
+    batch.set_defaults(handler=show_help)
+
+    run = actions.add_parser("run", help="summarise what is new in INBOX (the default action)", description=description)
+    run.add_argument(
+        "inbox", nargs="+", metavar="INBOX", help="a directory, a glob, files, a JSONL stream, or - (JSONL on stdin)"
+    )
+    _store_option(run)
+    work = run.add_argument_group("batch")
+    work.add_argument("--concurrency", "-c", type=int, default=8, help="model requests in flight at once (default 8)")
+    work.add_argument("--rpm", type=float, help="at most this many requests per minute (default: unlimited)")
+    work.add_argument("--tpm", type=float, help="at most this many tokens per minute (default: unlimited)")
+    work.add_argument("--retries", type=int, default=6, help="attempts per model call for transient faults (default 6)")
+    work.add_argument("--backoff", type=float, default=1.0, help="first retry wait in seconds, doubled each time")
+    work.add_argument("--max-backoff", type=float, default=60.0, help="longest retry wait in seconds (default 60)")
+    work.add_argument("--retry-failed", action="store_true", help="also retry articles whose answers were unusable")
+    work.add_argument("--duplicate-threshold", type=float, default=BatchConfig.duplicate_threshold, metavar="J")
+    work.add_argument("--event-threshold", type=float, default=BatchConfig.event_threshold, metavar="COSINE")
+    work.add_argument("--event-window", type=float, default=BatchConfig.event_window_days, metavar="DAYS")
+    work.add_argument("--no-briefs", action="store_true", help="group into events but do not brief them")
+    work.add_argument("--min-event-articles", type=int, default=BatchConfig.min_event_articles, metavar="N")
+    work.add_argument("--max-brief-articles", type=int, default=BatchConfig.max_brief_articles, metavar="N")
+    work.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest article accepted, in bytes")
+    work.add_argument("--quiet", "-q", action="store_true", help="no progress display or summary line")
+    from summarizer.cli import add_model_options
+
+    add_model_options(run)
+    run.set_defaults(handler=cmd_run)
+
+    status = actions.add_parser("status", help="what the store holds and what is left to do")
+    _store_option(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--model", help="report this model (default: the latest run's)")
+    status.set_defaults(handler=cmd_status)
+
+    export = actions.add_parser("export", help="write every summary and event brief as JSONL or Markdown")
+    _store_option(export)
+    export.add_argument("--format", "-f", choices=["jsonl", "md"], default="jsonl", help="default jsonl")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    export.add_argument("--model", help="export this model's results (default: the latest run's)")
+    export.add_argument("--prompt-version", help="e.g. v1@e5c5e4c6 (default: the latest run's)")
+    export.set_defaults(handler=cmd_export)
+
+
+# -- run ----------------------------------------------------------------------------------------
+def config_from_args(args: argparse.Namespace) -> BatchConfig:
+    from summarizer.batch.retry import RetryPolicy
+    from summarizer.errors import ConfigurationError
+
+    if args.concurrency < 1 or args.retries < 1:
+        raise ConfigurationError("--concurrency and --retries must be at least 1")
+    if (args.rpm is not None and args.rpm <= 0) or (args.tpm is not None and args.tpm <= 0):
+        raise ConfigurationError("--rpm and --tpm must be positive")
+    return BatchConfig(
+        concurrency=args.concurrency,
+        requests_per_minute=args.rpm,
+        tokens_per_minute=args.tpm,
+        retry=RetryPolicy(attempts=args.retries, initial=args.backoff, maximum=args.max_backoff),
+        duplicate_threshold=args.duplicate_threshold,
+        event_threshold=args.event_threshold,
+        event_window_days=args.event_window,
+        briefs=not args.no_briefs,
+        min_event_articles=args.min_event_articles,
+        max_brief_articles=args.max_brief_articles,
+        retry_failed=args.retry_failed,
+        max_bytes=args.max_bytes,
+    )
+
+
+class Display:
+    """The live progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, err: Console, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self._tasks: dict[str, Any] = {}
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[stats]}"),
+                console=err,
+                transient=False,
+            )
+
+    @contextlib.contextmanager
+    def shown(self) -> Iterator[None]:
+        if self.progress is None:
+            yield
+            return
+        with self.progress:
+            yield
+
+    def begin(self, plan: Plan) -> None:
+        if self.progress is None:
+            return
+        self._tasks["articles"] = self.progress.add_task("articles", total=len(plan.summaries), stats="")
+        self._tasks["briefs"] = self.progress.add_task("briefs", total=len(plan.briefs), stats="")
+
+    def __call__(self, what: str, counters: Counters) -> None:
+        if self.progress is None:
+            return
+        if "ingest" not in self._tasks:
+            self._tasks["ingest"] = self.progress.add_task("reading", total=None, stats="")
+        if what == "ingest":
+            self.progress.update(
+                self._tasks["ingest"],
+                completed=counters.seen,
+                stats=f"{counters.new} new, {counters.duplicates} duplicates, {counters.input_errors} unreadable",
+            )
+            return
+        if "articles" in self._tasks:
+            self.progress.update(
+                self._tasks["articles"],
+                completed=counters.summarized + counters.failed,
+                stats=f"[green]✓ {counters.summarized}[/] [red]✗ {counters.failed}[/] "
+                f"↻ {counters.retries} retries · {counters.tokens:,} tokens · {counters.in_flight} in flight",
+            )
+            self.progress.update(
+                self._tasks["briefs"],
+                total=counters.briefs_queued,
+                completed=counters.briefs + counters.briefs_failed,
+                stats=f"[green]✓ {counters.briefs}[/] [red]✗ {counters.briefs_failed}[/]",
+            )
+
+    def finish_ingest(self) -> None:
+        if self.progress is not None and "ingest" in self._tasks:
+            task = self._tasks["ingest"]
+            done = self.progress.tasks[task].completed
+            self.progress.update(task, total=done or 1, completed=done or 1)
+
+
+def _model_name(provider: Any) -> str:
+    """The model the results will be stored under, known without starting an embedded server."""
+    from summarizer.providers import first_served_model
+
+    if provider.model:
+        return str(provider.model)
+    return first_served_model(provider.base_url or "", provider.api_key)
+
+
+async def _execute(batch: Batch, plan: Plan, provider: Any) -> None:
+    """Run the plan; SIGTERM (e.g. a scheduler's timeout) stops it like Ctrl-C."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await batch.execute(plan, provider)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.batch import inbox
+    from summarizer.batch.store import Store
+    from summarizer.cli import notice_embedded, prompts_from_args, provider_from_args, settings_from_args
+    from summarizer.providers import running
+
+    config = config_from_args(args)
+    provider = provider_from_args(args)
+    settings = settings_from_args(args, provider)
+    prompts = prompts_from_args(args)
+    items = inbox.read(args.inbox, max_bytes=config.max_bytes)  # a missing inbox fails here, before the store
+    model = _model_name(provider)
+    display = Display(err, enabled=err.is_terminal and not args.quiet)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with Store(args.store) as store:
+            store.lock()
+            batch = Batch(store, model=model, prompts=prompts, settings=settings, config=config, progress=display)
+            batch.start(inbox=" ".join(args.inbox), provider=provider.label)
+            try:
+                with display.shown():
+                    batch.ingest(items)
+                    display.finish_ingest()
+                    plan = batch.plan()
+                    if plan:
+                        display.begin(plan)
+                        notice_embedded(provider, err)
+                        with running(replace(provider, model=model)) as ready:
+                            asyncio.run(_execute(batch, plan, ready))
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                batch.finish("interrupted")
+                err.print(_interrupted_message(batch.counters, args), highlight=False, markup=False, soft_wrap=True)
+                return 130
+            except BaseException as exc:
+                batch.finish("failed", f"{type(exc).__name__}: {exc}")
+                raise
+            batch.finish("completed")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not args.quiet:
+        err.print(_summary_line(batch.counters, args.store), highlight=False, soft_wrap=True)
+    c = batch.counters
+    attempted = c.summarized + c.failed
+    return 1 if attempted and c.failed == attempted else 0
+
+
+def _summary_line(c: Counters, store: str) -> str:
+    return (
+        f"{c.seen} item(s) read: {c.new} new ({c.duplicates} near-duplicate), {c.skipped} already summarised, "
+        f"{c.input_errors} unreadable · {c.summarized} summarised, {c.failed} failed · "
+        f"{c.briefs} event brief(s) · {c.calls} model call(s), {c.retries} retries, {c.tokens:,} tokens · "
+        f"store {store}"
+    )
+
+
+def _interrupted_message(c: Counters, args: argparse.Namespace) -> str:
+    inbox = " ".join(args.inbox)
+    return (
+        f"interrupted: {c.summarized} article(s) summarised and {c.briefs} brief(s) saved in this run are in "
+        f"{args.store}; nothing is lost. To resume: summarizer batch {inbox} --store {args.store}"
+    )
+
+
+# -- status -------------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.batch.export import status
+    from summarizer.batch.store import Store
+
+    with Store(args.store, readonly=True) as store:
+        report = status(store, model=args.model)
+    if args.json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+        return 0
+    states = report.states
+    out.print(
+        f"[bold]{report.path}[/] · model {report.model} · prompts {report.prompt_version}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"articles {report.articles}: {states.get('done', 0)} summarised, {states.get('failed', 0)} failed, "
+        f"{report.pending} pending, {report.duplicates} near-duplicate · {report.input_errors} unreadable input(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"events {report.events}: {report.multi_article_events} with several articles, {report.briefed_events} briefed",
+        highlight=False,
+    )
+    for r in report.runs:
+        out.print(
+            f"run {r['id']}  {str(r['started_at'])[:16].replace('T', ' ')}  {r['status']}: read {r['seen']}, "
+            f"new {r['new']}, summarised {r['summarized']}, failed {r['failed']}, briefs {r['briefs']}, "
+            f"{r['calls']} calls, {r['retries']} retries, {r['prompt_tokens'] + r['completion_tokens']:,} tokens",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for failure in report.failures:
+        out.print(
+            f"[red]failed[/] a{failure['article_id']} {failure['origin']} "
+            f"({failure['attempts']} attempt(s), {failure['error_kind']}): {failure['error']}",
+            highlight=False,
+        )
+    last = report.runs[0] if report.runs else None
+    if report.pending or (last and last["status"] in ("interrupted", "abandoned", "running")):
+        inbox = last["inbox"] if last else "INBOX"
+        out.print(
+            f"[yellow]{report.pending} article(s) pending[/]: run `summarizer batch {inbox} --store {args.store}` "
+            "to resume",
+            highlight=False,
+            soft_wrap=True,  # keep the command on one line, ready to copy
+        )
+    return 0
+
+
+# -- export -------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.batch.export import export_jsonl, export_markdown
+    from summarizer.batch.store import Store
+
+    write = export_jsonl if args.format == "jsonl" else export_markdown
+    with Store(args.store, readonly=True) as store:
+        if args.output:
+            with open(Path(args.output), "w", encoding="utf-8") as handle:
+                count = write(store, handle, model=args.model, prompt_version=args.prompt_version)
+            err.print(f"wrote {args.output} ({count} {'records' if args.format == 'jsonl' else 'events'})")
+        else:
+            try:
+                write(store, sys.stdout, model=args.model, prompt_version=args.prompt_version)
+                sys.stdout.flush()
+            except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

@@ -1,0 +1,260 @@
+"""Read results back out of a store: JSON Lines or Markdown exports, and the status summary.
+
+JSONL has one object per line, tagged by ``type``:
+
+* ``"article"``: the article (id ``aN`` as cited in summaries and briefs, content hash,
+  origins, metadata), its state for the model and prompt version (``done``, ``failed`` with
+  the error, ``pending``, or ``duplicate`` with ``duplicate_of`` and the estimated
+  similarity), its event, and the ``summary`` (an ``ArticleSummary``) when done;
+* ``"event"``: the event's articles and its latest brief as a complete ``Brief`` — the same
+  schema ``summarizer brief --format json`` writes — or null if it has none.
+
+Markdown is the same content for people: one section per event, brief first, then articles.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from summarizer.batch import BatchError
+from summarizer.batch.runner import parts_from_json
+from summarizer.batch.store import Store, document_of
+from summarizer.pipeline import assemble
+from summarizer.schemas import ArticleSummary, Brief, Claim, RunInfo
+from summarizer.segment import Article, Sentence, segment
+
+
+def configuration(store: Store, model: str | None, prompt_version: str | None) -> tuple[str, str]:
+    """The (model, prompt version) to report: as given, else those of the latest run."""
+    latest = store.latest_configuration()
+    if latest is None and (model is None or prompt_version is None):
+        raise BatchError(f"{store.path}: no batch has run on this store yet")
+    return model or (latest[0] if latest else ""), prompt_version or (latest[1] if latest else "")
+
+
+def article_of(row: sqlite3.Row) -> Article:
+    """The stored article with its sentence map (as segmented when it was summarised, else segmented now)."""
+    doc = document_of(row)
+    if row["sentences"]:
+        spans = json.loads(row["sentences"])
+        sentences = tuple(
+            Sentence(id=f"s{i}", start=s, end=e, text=doc.text[s:e], citable=bool(c))
+            for i, (s, e, c) in enumerate(spans, start=1)
+        )
+    else:
+        sentences = tuple(segment(doc.text))
+    return Article(id=f"a{int(row['id'])}", doc=doc, sentences=sentences)
+
+
+def _origins(store: Store) -> dict[int, list[str]]:
+    origins: dict[int, list[str]] = {}
+    for row in store.query("SELECT article_id, origin FROM sightings ORDER BY rowid"):
+        origins.setdefault(int(row["article_id"]), []).append(row["origin"])
+    return origins
+
+
+def article_records(store: Store, model: str, prompt_version: str) -> Iterator[dict[str, Any]]:
+    origins = _origins(store)
+    rows = store.query(
+        "SELECT a.*, s.status AS summary_status, s.attempts, s.error, s.result FROM articles a"
+        " LEFT JOIN summaries s ON s.article_id = a.id AND s.model = ? AND s.prompt_version = ? ORDER BY a.id",
+        (model, prompt_version),
+    )
+    for row in rows:
+        duplicate_of = row["duplicate_of"]
+        status = "duplicate" if duplicate_of is not None else (row["summary_status"] or "not queued")
+        yield {
+            "type": "article",
+            "id": f"a{row['id']}",
+            "content_hash": row["content_hash"],
+            "origin": row["origin"],
+            "origins": origins.get(int(row["id"]), [row["origin"]]),
+            "title": row["title"],
+            "url": row["url"],
+            "source": row["source"],
+            "published": row["published"],
+            "event_id": row["event_id"],
+            "status": status,
+            "duplicate_of": None if duplicate_of is None else f"a{duplicate_of}",
+            "similarity": row["similarity"],
+            "attempts": row["attempts"] or 0,
+            "error": row["error"],
+            "model": model,
+            "prompt_version": prompt_version,
+            "summary": json.loads(row["result"]) if row["result"] else None,
+        }
+
+
+def event_brief(store: Store, event_id: int, model: str, prompt_version: str) -> Brief | None:
+    """The event's latest done brief as a full Brief, or None."""
+    row = store.query(
+        "SELECT b.*, r.provider FROM briefs b LEFT JOIN runs r ON r.id = b.run_id"
+        " WHERE b.event_id = ? AND b.model = ? AND b.prompt_version = ? AND b.status = 'done'"
+        " ORDER BY b.id DESC LIMIT 1",
+        (event_id, model, prompt_version),
+    )
+    if not row:
+        return None
+    brief = row[0]
+    members = set(json.loads(brief["members"]))
+    rows = [
+        r
+        for r in store.event_members(event_id, model=model, prompt_version=prompt_version)
+        if int(r["id"]) in members and r["summary"]
+    ]
+    articles = [article_of(r) for r in rows]
+    summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in rows]
+    run = RunInfo(provider=brief["provider"] or "unknown", model=model, prompt_version=prompt_version)
+    return assemble(articles, summaries, parts_from_json(brief["result"]), run)
+
+
+def event_records(store: Store, model: str, prompt_version: str) -> Iterator[dict[str, Any]]:
+    members: dict[int, list[str]] = {}
+    for row in store.query("SELECT id, event_id FROM articles WHERE event_id IS NOT NULL ORDER BY at, id"):
+        members.setdefault(int(row["event_id"]), []).append(f"a{row['id']}")
+    for event in store.query("SELECT * FROM events ORDER BY id"):
+        event_id = int(event["id"])
+        if event_id not in members:
+            continue
+        brief = event_brief(store, event_id, model, prompt_version)
+        yield {
+            "type": "event",
+            "id": event_id,
+            "label": event["label"],
+            "articles": members[event_id],
+            "first_at": event["first_at"],
+            "last_at": event["last_at"],
+            "brief": None if brief is None else brief.model_dump(mode="json"),
+        }
+
+
+def export_jsonl(store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None) -> int:
+    """Write every article and event record; the number of lines written."""
+    model, prompt_version = configuration(store, model, prompt_version)
+    count = 0
+    for record in (*article_records(store, model, prompt_version), *event_records(store, model, prompt_version)):
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def _cites(claim: Claim) -> str:
+    return " ".join(f"[{c.article_id}.{c.sentence_id}]" for c in claim.citations)
+
+
+def _md(text: str) -> str:
+    return " ".join(str(text).split()).replace("<", "&lt;")
+
+
+def export_markdown(store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None) -> int:
+    """Write a Markdown report, one section per event; the number of events written."""
+    model, prompt_version = configuration(store, model, prompt_version)
+    articles = {record["id"]: record for record in article_records(store, model, prompt_version)}
+    out.write(f"# Batch results\n\nStore `{store.path}` · model `{model}` · prompts `{prompt_version}`\n")
+    count = 0
+    for event in event_records(store, model, prompt_version):
+        count += 1
+        out.write(f"\n## Event {event['id']}: {_md(event['label'])}\n\n{len(event['articles'])} article(s)\n")
+        brief = event["brief"]
+        if brief:
+            out.write("\n### Brief\n\n")
+            parsed = Brief.model_validate(brief)
+            out.writelines(f"- {_md(c.text)} {_cites(c)}\n" for c in parsed.overview)
+            if parsed.consensus:
+                out.write("\n**Consensus**\n\n")
+                out.writelines(f"- {_md(c.text)} {_cites(c)}\n" for c in parsed.consensus)
+            if parsed.discrepancies:
+                out.write("\n**Discrepancies**\n\n")
+                for d in parsed.discrepancies:
+                    out.write(f"- {_md(d.topic)}\n")
+                    out.writelines(f"  - {_md(side.text)} {_cites(side)}\n" for side in d.sides)
+            if parsed.timeline:
+                out.write("\n**Timeline**\n\n")
+                out.writelines(f"- {_md(t.date)}: {_md(t.text)} {_cites(t)}\n" for t in parsed.timeline)
+        out.write("\n### Articles\n")
+        for article_id in event["articles"]:
+            record = articles[article_id]
+            meta = ", ".join(x for x in (record["source"], record["published"], record["origin"]) if x)
+            if record["status"] == "duplicate":
+                out.write(
+                    f"\n- {article_id} {_md(record['title'])} ({meta}): copy of {record['duplicate_of']}"
+                    f" (similarity {record['similarity']:.2f})\n"
+                )
+                continue
+            summary = record["summary"]
+            headline = summary["headline"] if summary else record["title"]
+            out.write(f"\n#### {article_id}: {_md(headline)}\n\n_{_md(meta)}_\n\n")
+            if len(record["origins"]) > 1:
+                out.write(f"Also seen at: {', '.join(_md(o) for o in record['origins'][1:])}\n\n")
+            if summary is None:
+                out.write(
+                    f"Not summarised ({record['status']}){': ' + _md(record['error']) if record['error'] else ''}\n"
+                )
+                continue
+            for claim in ArticleSummary.model_validate(summary).summary:
+                out.write(f"- {_md(claim.text)} {_cites(claim)}\n")
+    return count
+
+
+@dataclass
+class Status:
+    path: str
+    model: str | None
+    prompt_version: str | None
+    articles: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    input_errors: int = 0
+    events: int = 0
+    multi_article_events: int = 0
+    briefed_events: int = 0
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return self.states.get("pending", 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "pending": self.pending}
+
+
+def status(store: Store, *, model: str | None = None, prompt_version: str | None = None, runs: int = 5) -> Status:
+    latest = store.latest_configuration()
+    if latest is not None:
+        model, prompt_version = model or latest[0], prompt_version or latest[1]
+    result = Status(path=str(store.path), model=model, prompt_version=prompt_version)
+    result.articles = int(store.query("SELECT COUNT(*) FROM articles")[0][0])
+    result.duplicates = int(store.query("SELECT COUNT(*) FROM articles WHERE duplicate_of IS NOT NULL")[0][0])
+    result.input_errors = int(store.query("SELECT COUNT(*) FROM input_errors")[0][0])
+    result.states = {
+        row["status"]: int(row["n"])
+        for row in store.query(
+            "SELECT status, COUNT(*) AS n FROM summaries WHERE model = ? AND prompt_version = ? GROUP BY status",
+            (model, prompt_version),
+        )
+    }
+    sizes = store.query("SELECT event_id, COUNT(*) AS n FROM articles WHERE event_id IS NOT NULL GROUP BY event_id")
+    result.events = len(sizes)
+    result.multi_article_events = sum(1 for row in sizes if int(row["n"]) > 1)
+    result.briefed_events = int(
+        store.query(
+            "SELECT COUNT(DISTINCT event_id) FROM briefs WHERE model = ? AND prompt_version = ? AND status = 'done'",
+            (model, prompt_version),
+        )[0][0]
+    )
+    result.runs = [dict(row) for row in store.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (runs,))]
+    result.failures = [
+        dict(row)
+        for row in store.query(
+            "SELECT a.id AS article_id, a.origin, s.attempts, s.error, s.error_kind FROM summaries s"
+            " JOIN articles a ON a.id = s.article_id WHERE s.model = ? AND s.prompt_version = ? AND s.status = 'failed'"
+            " ORDER BY s.updated_at DESC LIMIT 10",
+            (model, prompt_version),
+        )
+    ]
+    return result

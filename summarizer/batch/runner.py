@@ -1,0 +1,585 @@
+"""The batch itself: ingest the inbox into the store, then summarise and brief what is new, concurrently.
+
+    batch = Batch(store, model="gpt-4o-mini", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+    batch.start(inbox="inbox/", provider="openai")
+    batch.ingest(inbox.read(["inbox/"]))     # no model calls: hashes, duplicates, events
+    plan = batch.plan()                      # pending summaries, events whose brief is stale
+    if plan:
+        with running(provider) as ready:
+            asyncio.run(batch.execute(plan, ready))   # model calls; each result committed as it arrives
+    batch.finish("completed")
+
+Ingest is synchronous and idempotent. Execution is one asyncio task per unit of concurrency
+pulling jobs from a priority queue: summaries first come first served, and an event's brief
+as soon as its last pending member is finished (so briefs overlap the remaining summaries).
+Every attempt passes the rate limiter; transient faults are retried by the tenacity policy;
+an article that still fails is recorded as failed with its reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import instructor
+
+from summarizer.ask import Settings
+from summarizer.batch import BatchError, dedupe, events
+from summarizer.batch.inbox import Item
+from summarizer.batch.limits import RateLimiter
+from summarizer.batch.retry import RetryPolicy, TransientFault, capture_errors, classify, track
+from summarizer.batch.store import Store, WorkItem, document_of
+from summarizer.brief import BriefParts, build_brief
+from summarizer.errors import ModelOutputError, ProviderError
+from summarizer.load import MAX_BYTES
+from summarizer.providers import Provider
+from summarizer.schemas import ArticleSummary, BriefClaim, CallStats, DiscrepancyOut, Dropped, TimelineEntry
+from summarizer.segment import Article, segment
+from summarizer.summarize import summarize_article, summary_messages
+from summarizer.templates import PromptSet
+
+log = logging.getLogger(__name__)
+
+INGEST_CHUNK = 200
+"""Inbox items per ingest transaction."""
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    concurrency: int = 8
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    duplicate_threshold: float = dedupe.NEAR_DUPLICATE_JACCARD
+    event_threshold: float = events.DEFAULT_THRESHOLD
+    event_window_days: float = events.DEFAULT_WINDOW_DAYS
+    briefs: bool = True
+    min_event_articles: int = 2
+    """Events with fewer summarised articles get no cross-article brief."""
+    max_brief_articles: int = 20
+    """A larger event is briefed from its most recent articles."""
+    retry_failed: bool = False
+    """Also retry articles that failed for good (unusable answers), not only transient failures."""
+    max_bytes: int = MAX_BYTES
+
+
+@dataclass
+class Counters:
+    """What a run has done so far; the progress display and the runs table read it."""
+
+    seen: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    input_errors: int = 0
+    queued: int = 0
+    summarized: int = 0
+    failed: int = 0
+    briefs_queued: int = 0
+    briefs: int = 0
+    briefs_failed: int = 0
+    calls: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    in_flight: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def run_columns(self) -> dict[str, int]:
+        return {
+            "seen": self.seen,
+            "new": self.new,
+            "duplicates": self.duplicates,
+            "skipped": self.skipped,
+            "input_errors": self.input_errors,
+            "summarized": self.summarized,
+            "failed": self.failed,
+            "briefs": self.briefs,
+            "calls": self.calls,
+            "retries": self.retries,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+
+ProgressFn = Callable[[str, Counters], None]
+"""Called as ``progress(what, counters)``; ``what`` is "ingest", "article", "brief", "retry" or "failure"."""
+
+
+@dataclass(frozen=True)
+class BriefJob:
+    event_id: int
+    members: tuple[int, ...]
+    digest: str
+
+
+@dataclass
+class Plan:
+    summaries: list[WorkItem]
+    briefs: list[BriefJob]
+    """Events whose brief is stale and that have no member left to summarise in this run."""
+    waiting: dict[int, int]
+    """Pending members per event: when it reaches 0 the event's brief is checked."""
+
+    def __bool__(self) -> bool:
+        return bool(self.summaries or self.briefs)
+
+
+class PermanentFailure(Exception):
+    """An attempt ended in a way retrying will not change (e.g. the model's answer was unusable)."""
+
+
+def estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
+    """A conservative token estimate for the rate limiter: ~4 characters a token, plus the reply allowance."""
+    return sum(len(m.get("content") or "") for m in messages) // 4 + max_tokens
+
+
+def members_digest(members: Iterable[int]) -> str:
+    return hashlib.sha256(json.dumps(sorted(members)).encode()).hexdigest()[:16]
+
+
+class Batch:
+    """One run of the batch over a store, for one model and prompt version."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        model: str,
+        prompts: PromptSet,
+        settings: Settings,
+        config: BatchConfig,
+        progress: ProgressFn | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if config.concurrency < 1:
+            raise BatchError("--concurrency must be at least 1")
+        self.store = store
+        self.model = model
+        self.prompts = prompts
+        # Results are keyed by model and prompt version; copy mode asks differently, so it is part of the version.
+        self.prompt_version = prompts.label + ("+copy" if getattr(settings, "copy_mode", False) else "")
+        self.settings = settings
+        self.config = config
+        self.counters = Counters()
+        self.run_id = 0
+        self._progress = progress
+        self._sleep = sleep  # retry waits and rate-limit waits (tests pass a fake clock and sleep)
+        self._clock = clock
+        self._flushed = 0.0
+        self._inbox_ids: list[int] = []
+        self._terms: dict[int, Counter[str]] = {}  # new articles' term counts, from ingest to event assignment
+        self._briefed: set[int] = set()
+
+    def _notify(self, what: str) -> None:
+        if self._progress is not None:
+            self._progress(what, self.counters)
+
+    # -- run bookkeeping ---------------------------------------------------------------------
+    def start(self, *, inbox: str, provider: str = "") -> int:
+        self.run_id = self.store.start_run(
+            inbox=inbox, provider=provider, model=self.model, prompt_version=self.prompt_version
+        )
+        return self.run_id
+
+    def flush(self, *, force: bool = False) -> None:
+        """Write the counters to the run's row (at most every two seconds unless forced)."""
+        now = time.monotonic()
+        if force or now - self._flushed >= 2.0:
+            self._flushed = now
+            self.store.update_run(self.run_id, **self.counters.run_columns())
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.store.finish_run(self.run_id, status, error, **self.counters.run_columns())
+
+    # -- ingest ------------------------------------------------------------------------------
+    def ingest(self, items: Iterable[Item]) -> None:
+        """Store every inbox item (new articles, sightings of known ones, input errors); group the new into events."""
+        chunk: list[Item] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= INGEST_CHUNK:
+                self._ingest_chunk(chunk)
+                chunk = []
+        if chunk:
+            self._ingest_chunk(chunk)
+        self._assign_events()
+        with self.store.transaction():
+            self.store.queue_summaries(
+                self._inbox_ids, model=self.model, prompt_version=self.prompt_version, run_id=self.run_id
+            )
+        states = self.store.summary_states(self._inbox_ids, model=self.model, prompt_version=self.prompt_version)
+        self.counters.skipped = sum(1 for state in states.values() if state == "done")
+        self.flush(force=True)
+
+    def _ingest_chunk(self, items: list[Item]) -> None:
+        docs = [item.document for item in items if item.document is not None]
+        known = self.store.known_hashes([d.sha256 for d in docs])
+        now = time.time()
+        with self.store.transaction():
+            for item in items:
+                self.counters.seen += 1
+                if item.document is None:
+                    self.counters.input_errors += 1
+                    self.store.add_input_error(item.origin, item.error or "unreadable", self.run_id)
+                    continue
+                doc = item.document
+                article_id = known.get(doc.sha256)
+                if article_id is not None:
+                    self.store.add_sighting(article_id, doc.origin, self.run_id)
+                    self._inbox_ids.append(article_id)
+                    continue
+                article_id = self.store.add_article(doc, seen_at=now, run_id=self.run_id)
+                known[doc.sha256] = article_id
+                self._inbox_ids.append(article_id)
+                self.counters.new += 1
+                if self._link_duplicate(article_id, doc.text):
+                    self.counters.duplicates += 1
+                else:
+                    self._terms[article_id] = events.terms(doc.title, doc.text)
+                    self.store.add_doc_freq(self._terms[article_id])
+        self._notify("ingest")
+
+    def _link_duplicate(self, article_id: int, text: str) -> bool:
+        """Mark a near-duplicate of a stored article as such; index a canonical one's sketch. True if duplicate."""
+        sketch = dedupe.sketch(text)
+        prefix = sketch[: dedupe.INDEXED_PREFIX]
+        candidates = self.store.sketch_candidates(prefix, min(dedupe.MIN_SHARED, len(prefix)))
+        match = dedupe.best_match(sketch, candidates, self.config.duplicate_threshold)
+        if match is not None:
+            self.store.mark_duplicate(article_id, match.article_id, match.similarity)
+            return True
+        self.store.set_sketch(article_id, dedupe.pack(sketch), prefix)
+        return False
+
+    def _assign_events(self) -> None:
+        rows = self.store.unassigned_articles()
+        if not rows:
+            return
+        window = self.config.event_window_days * 86400.0
+        index = events.EventIndex(threshold=self.config.event_threshold, window=window)
+        earliest = min(float(r["at"]) for r in rows)
+        for row in self.store.events_since(earliest - window):
+            index.add_event(
+                events.Event(
+                    id=int(row["id"]),
+                    label=row["label"],
+                    centroid=json.loads(row["centroid"]),
+                    size=int(row["size"]),
+                    first_at=float(row["first_at"]),
+                    last_at=float(row["last_at"]),
+                )
+            )
+        doc_count = self.store.doc_count()
+        changed: set[int] = set()
+        for start in range(0, len(rows), INGEST_CHUNK):
+            with self.store.transaction():
+                for row in rows[start : start + INGEST_CHUNK]:
+                    article_id, at = int(row["id"]), float(row["at"])
+                    # An undated article (``at`` is when it was first seen) may join any loaded event.
+                    when = at if row["dated"] else None
+                    if row["duplicate_of"] is not None:
+                        event_id = self.store.event_of(int(row["duplicate_of"]))
+                        if event_id is not None:
+                            self.store.assign_event(article_id, event_id, None)
+                            continue
+                    counts = self._terms.pop(article_id, None) or events.terms(row["title"], row["body"])
+                    vector = events.tfidf(counts, self.store.doc_freq(counts), doc_count)
+                    found = index.best(vector, when)
+                    if found is None:
+                        event = events.Event(
+                            id=self.store.create_event(label=row["title"], centroid={}, at=at, run_id=self.run_id),
+                            label=row["title"],
+                            centroid={},
+                            size=0,
+                            first_at=at,
+                            last_at=at,
+                        )
+                        index.add_event(event)
+                        similarity = None
+                    else:
+                        event, similarity = found
+                    index.join(event, vector, when)
+                    changed.add(event.id)
+                    self.store.assign_event(article_id, event.id, similarity)
+                for event_id in sorted(changed):
+                    grown = index.events[event_id]
+                    self.store.save_event(
+                        event_id,
+                        centroid=grown.centroid,
+                        size=grown.size,
+                        first_at=grown.first_at,
+                        last_at=grown.last_at,
+                    )
+                changed.clear()
+
+    # -- planning ----------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """What this run has to do: pending summaries (after re-queueing retryable failures) and stale briefs."""
+        self.store.requeue_failed(
+            model=self.model, prompt_version=self.prompt_version, include_permanent=self.config.retry_failed
+        )
+        work = self.store.pending(model=self.model, prompt_version=self.prompt_version)
+        waiting = Counter(item.event_id for item in work if item.event_id is not None)
+        self.counters.queued = len(work)
+        briefs: list[BriefJob] = []
+        if self.config.briefs:
+            for event_id in self.store.events_with_members():
+                if waiting.get(event_id, 0) == 0 and (job := self._brief_job(event_id)) is not None:
+                    briefs.append(job)
+        self.counters.briefs_queued = len(briefs)
+        return Plan(summaries=work, briefs=briefs, waiting=dict(waiting))
+
+    def _brief_job(self, event_id: int) -> BriefJob | None:
+        """The brief this event needs, if its summarised members changed since its last brief."""
+        if event_id in self._briefed:
+            return None
+        members = self.store.done_members(event_id, model=self.model, prompt_version=self.prompt_version)
+        members = members[-self.config.max_brief_articles :]
+        if len(members) < max(self.config.min_event_articles, 1):
+            return None
+        digest = members_digest(members)
+        if self.store.has_brief(event_id, model=self.model, prompt_version=self.prompt_version, digest=digest):
+            return None
+        return BriefJob(event_id, tuple(members), digest)
+
+    # -- execution ---------------------------------------------------------------------------
+    async def execute(self, plan: Plan, provider: Provider) -> None:
+        """Run the plan with ``config.concurrency`` workers against a ready ``provider``; return when all is done.
+
+        The client is built here, inside the event loop, with the openai client's own retries
+        off: the retry policy is the only one, and every attempt passes the rate limiter.
+        """
+        client = replace(provider, max_retries=0).async_client()
+        capture_errors(client)
+        try:
+            await self._execute(plan, client)
+        finally:
+            if client.client is not None:
+                await client.client.close()
+
+    async def _execute(self, plan: Plan, client: instructor.AsyncInstructor) -> None:
+        self._client = client
+        self._limiter = RateLimiter(
+            self.config.requests_per_minute, self.config.tokens_per_minute, clock=self._clock, sleep=self._sleep
+        )
+        self._waiting = dict(plan.waiting)
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Any]] = asyncio.PriorityQueue()
+        self._sequence = 0
+        for job in plan.briefs:
+            self._enqueue_brief(job, count=False)
+        for item in plan.summaries:
+            self._enqueue(1, item)
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
+        joiner = asyncio.create_task(self._queue.join())
+        try:
+            await asyncio.wait([joiner, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for worker in workers:
+                if worker.done() and not worker.cancelled() and worker.exception() is not None:
+                    raise worker.exception()  # type: ignore[misc]
+        finally:
+            for task in (joiner, *workers):
+                task.cancel()
+            await asyncio.gather(joiner, *workers, return_exceptions=True)
+            self.flush(force=True)
+
+    def _enqueue(self, priority: int, job: WorkItem | BriefJob) -> None:
+        self._sequence += 1
+        self._queue.put_nowait((priority, self._sequence, job))
+
+    def _enqueue_brief(self, job: BriefJob, *, count: bool = True) -> None:
+        self._briefed.add(job.event_id)
+        if count:
+            self.counters.briefs_queued += 1
+        self._enqueue(0, job)  # before the remaining summaries: its members are all finished
+
+    async def _worker(self) -> None:
+        while True:
+            _, _, job = await self._queue.get()
+            try:
+                if isinstance(job, BriefJob):
+                    await self._brief(job)
+                else:
+                    await self._summarize(job)
+            finally:
+                self._queue.task_done()
+
+    async def _attempts(
+        self, call: Callable[[], Awaitable[Any]], estimate: int, before: Callable[[], None] | None = None
+    ) -> Any:
+        """``call`` under the retry policy, each attempt through the rate limiter. Raises TransientFault
+        when out of attempts, PermanentFailure for an answer retrying cannot fix, ProviderError to stop the batch."""
+
+        def on_retry(state: Any) -> None:
+            self.counters.retries += 1
+            self._notify("retry")
+
+        async for attempt in self.config.retry.retrying(sleep=self._sleep, before_sleep=on_retry):
+            with attempt:
+                if before is not None:
+                    before()
+                await self._limiter.acquire(estimate)
+                seen = track()
+                self.counters.in_flight += 1
+                try:
+                    return await call()
+                except (ProviderError, ModelOutputError) as exc:
+                    self._limiter.settle(estimated_tokens=estimate, actual_tokens=0)
+                    fault = classify(exc, seen)
+                    if fault is None:
+                        raise PermanentFailure(str(exc)) from exc
+                    if not fault.retryable:
+                        raise ProviderError(f"the model server refused the request: {fault.message}") from exc
+                    if fault.kind == "rate_limited" and fault.retry_after:
+                        self._limiter.pause(min(fault.retry_after, self.config.retry.max_retry_after))
+                    raise TransientFault(fault) from exc
+                finally:
+                    self.counters.in_flight -= 1
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _account(self, stats: Any, estimate: int) -> None:
+        self.counters.calls += stats.calls
+        self.counters.prompt_tokens += stats.prompt_tokens
+        self.counters.completion_tokens += stats.completion_tokens
+        self._limiter.settle(
+            estimated_tokens=estimate,
+            actual_tokens=stats.prompt_tokens + stats.completion_tokens,
+            extra_requests=stats.calls - 1,
+        )
+
+    async def _summarize(self, item: WorkItem) -> None:
+        article = Article(id=f"a{item.article_id}", doc=item.document, sentences=tuple(segment(item.document.text)))
+        estimate = estimate_tokens(summary_messages(article, self.prompts), self.settings.max_tokens)
+        status, error, kind, result = "failed", None, None, None
+        stats: dict[str, Any] = {}
+
+        async def call() -> ArticleSummary:
+            return await summarize_article(
+                article, client=self._client, model=self.model, prompts=self.prompts, settings=self.settings
+            )
+
+        try:
+            summary: ArticleSummary = await self._attempts(
+                call, estimate, before=lambda: self.store.count_attempt(item.summary_id)
+            )
+        except TransientFault as exc:
+            error, kind = f"gave up after {self.config.retry.attempts} attempt(s): {exc.fault.message}", "transient"
+        except PermanentFailure as exc:
+            error, kind = str(exc), "permanent"
+        else:
+            self._account(summary.stats, estimate)
+            stats = summary.stats.model_dump()
+            if summary.status == "ok":
+                status, result = "done", summary.model_dump_json()
+            else:
+                error, kind = summary.error or "no usable answer", "permanent"
+        spans = json.dumps([[s.start, s.end, int(s.citable)] for s in article.sentences])
+        recorded = self.store.finish_summary(
+            item.summary_id,
+            status=status,
+            result=result,
+            error=error,
+            error_kind=kind,
+            stats=stats,
+            run_id=self.run_id,
+            article_id=item.article_id,
+            sentences=spans,
+        )
+        if recorded and status == "done":
+            self.counters.summarized += 1
+        elif recorded:
+            self.counters.failed += 1
+            log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
+            self._notify("failure")
+        self._notify("article")
+        self.flush()
+        if item.event_id is not None:
+            left = self._waiting.get(item.event_id, 1) - 1
+            self._waiting[item.event_id] = left
+            if left <= 0 and self.config.briefs and (job := self._brief_job(item.event_id)) is not None:
+                self._enqueue_brief(job)
+
+    async def _brief(self, job: BriefJob) -> None:
+        rows = {
+            int(r["id"]): r
+            for r in self.store.event_members(job.event_id, model=self.model, prompt_version=self.prompt_version)
+        }
+        members = [rows[i] for i in job.members if i in rows and rows[i]["summary"]]
+        articles = [Article(id=f"a{int(r['id'])}", doc=document_of(r), sentences=()) for r in members]
+        summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in members]
+        estimate = self.settings.max_tokens + sum(len(f.text) + 16 for s in summaries for f in s.facts) // 4 + 400
+
+        async def call() -> BriefParts:
+            return await build_brief(
+                articles,
+                summaries,
+                client=self._client,
+                model=self.model,
+                prompts=self.prompts,
+                settings=self.settings,
+            )
+
+        kind: str | None = None
+        try:
+            parts: BriefParts = await self._attempts(call, estimate)
+        except TransientFault as exc:
+            parts = BriefParts(error=f"gave up after {self.config.retry.attempts} attempt(s): {exc.fault.message}")
+            kind = "transient"
+        except PermanentFailure as exc:
+            parts, kind = BriefParts(error=str(exc)), "permanent"
+        else:
+            self._account(parts.stats, estimate)
+            kind = "permanent" if parts.error else None
+        recorded = self.store.save_brief(
+            job.event_id,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            members=list(job.members),
+            digest=job.digest,
+            status="failed" if parts.error else "done",
+            error=parts.error,
+            error_kind=kind,
+            result=None if parts.error else parts_json(parts),
+            stats=parts.stats.model_dump(),
+            run_id=self.run_id,
+        )
+        if recorded and not parts.error:
+            self.counters.briefs += 1
+        elif recorded:
+            self.counters.briefs_failed += 1
+            log.info("event %d brief: %s", job.event_id, parts.error)
+        self._notify("brief")
+        self.flush()
+
+
+def parts_json(parts: BriefParts) -> str:
+    """BriefParts (a dataclass of pydantic models) as JSON; :func:`parts_from_json` reads it back."""
+    lists = ("overview", "consensus", "discrepancies", "timeline", "dropped")
+    data: dict[str, Any] = {name: [item.model_dump(mode="json") for item in getattr(parts, name)] for name in lists}
+    data["stats"] = parts.stats.model_dump(mode="json")
+    data["error"] = parts.error
+    return json.dumps(data)
+
+
+def parts_from_json(text: str) -> BriefParts:
+    data = json.loads(text)
+    return BriefParts(
+        overview=[BriefClaim.model_validate(x) for x in data.get("overview", [])],
+        consensus=[BriefClaim.model_validate(x) for x in data.get("consensus", [])],
+        discrepancies=[DiscrepancyOut.model_validate(x) for x in data.get("discrepancies", [])],
+        timeline=[TimelineEntry.model_validate(x) for x in data.get("timeline", [])],
+        dropped=[Dropped.model_validate(x) for x in data.get("dropped", [])],
+        stats=CallStats.model_validate(data.get("stats", {})),
+        error=data.get("error"),
+    )

@@ -1,0 +1,110 @@
+"""``summarizer batch``, ``batch status`` and ``batch export`` through the real command line parser."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from summarizer.batch.fakemodel import answer, synthetic_articles
+from summarizer.cli import build_parser, main
+from summarizer.fakeserver import Reply, ScriptedServer
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    with ScriptedServer(default=lambda request: Reply.tool(answer(request))) as s:
+        yield s
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Path:
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in synthetic_articles(6, per_event=3, seed=21)))
+    return path
+
+
+def batch(feed: Path, store: Path, server: ScriptedServer, *extra: str) -> int:
+    argv = ["batch", str(feed), "--store", str(store), "--base-url", server.base_url, "--model", "scripted", *extra]
+    return main(argv)
+
+
+def test_batch_run_status_and_export(tmp_path: Path, feed: Path, server: ScriptedServer, capsys) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "b.db"
+    assert batch(feed, store, server) == 0
+    assert "6 new" in capsys.readouterr().err
+
+    assert main(["batch", "status", "--store", str(store), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["states"] == {"done": 6} and status["pending"] == 0
+    assert (status["events"], status["briefed_events"]) == (2, 2)
+    assert status["runs"][0]["status"] == "completed"
+
+    assert main(["batch", "export", "--store", str(store), "--format", "jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    articles = [r for r in records if r["type"] == "article"]
+    events = [r for r in records if r["type"] == "event"]
+    assert len(articles) == 6 and all(a["status"] == "done" and a["summary"] for a in articles)
+    assert len(events) == 2 and all(e["brief"] and e["brief"]["overview"] for e in events)
+    for event in events:  # every brief claim cites exact sentences of the event's articles
+        texts = {a["id"]: a["text"] for a in event["brief"]["articles"]}
+        for claim in event["brief"]["overview"]:
+            for c in claim["citations"]:
+                assert c["article_id"] in event["articles"]
+                assert texts[c["article_id"]][c["start"] : c["end"]] == c["text"]
+
+    out = tmp_path / "report.md"
+    assert main(["batch", "export", "--store", str(store), "--format", "md", "-o", str(out)]) == 0
+    report = out.read_text(encoding="utf-8")
+    assert report.count("\n## Event ") == 2 and report.count("\n#### a") == 6
+
+
+def test_run_may_be_named_explicitly(tmp_path: Path, feed: Path, server: ScriptedServer) -> None:
+    store = tmp_path / "b.db"
+    argv = ["batch", "run", str(feed), "--store", str(store), "--base-url", server.base_url, "--model", "m", "-q"]
+    assert main(argv) == 0
+    assert main(["batch", "status", "--store", str(store)]) == 0
+
+
+def test_a_rerun_reports_everything_as_already_summarised(
+    tmp_path: Path, feed: Path, server: ScriptedServer, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "b.db"
+    batch(feed, store, server)
+    calls = len(server.requests)
+    capsys.readouterr()
+    assert batch(feed, store, server) == 0
+    assert len(server.requests) == calls
+    assert "6 already summarised" in capsys.readouterr().err
+
+
+def test_pending_work_is_shown_with_the_command_that_resumes_it(tmp_path: Path, feed: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "b.db"
+    with ScriptedServer(default=lambda r: Reply.error(401, message="bad key")) as refusing:
+        assert batch(feed, store, refusing, "-q") == 4
+    assert "HTTP 401" in capsys.readouterr().err
+    assert main(["batch", "status", "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    assert "6 article(s) pending" in shown and f"summarizer batch {feed} --store {store}" in shown
+
+
+def test_user_errors_are_one_line(tmp_path: Path, server: ScriptedServer, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert batch(tmp_path / "missing", tmp_path / "b.db", server) == 3
+    assert " ".join(capsys.readouterr().err.split()).endswith("missing: no such file or directory")
+    assert main(["batch", "status", "--store", str(tmp_path / "none.db")]) == 6
+    assert "no such store" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_batch_alone_shows_its_own_usage(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["batch"]) == 2
+    assert "summarizer batch status --store PATH" in capsys.readouterr().err
+
+
+def test_every_batch_action_has_help_text() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    batch_parser = sub.choices["batch"]  # type: ignore[index]
+    assert batch_parser.description
+    actions = next(a for a in batch_parser._actions if a.dest == "batch_action")
+    helps = {choice.dest: choice.help for choice in actions._choices_actions}
+    assert set(helps) == {"run", "status", "export"} and all(helps.values())

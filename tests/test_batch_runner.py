@@ -1,0 +1,261 @@
+"""The batch against a local OpenAI-compatible server: incremental runs, duplicates, events, faults."""
+
+import asyncio
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from summarizer.ask import Settings
+from summarizer.batch import inbox
+from summarizer.batch.fakemodel import FAULTS, answer, faulty, is_brief_request, synthetic_articles, user_text
+from summarizer.batch.retry import RetryPolicy
+from summarizer.batch.runner import Batch, BatchConfig
+from summarizer.batch.store import Store
+from summarizer.errors import ProviderError
+from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.providers import resolve
+from summarizer.templates import load_prompts
+
+FAST_RETRY = RetryPolicy(attempts=4, initial=0.01, maximum=0.05, jitter=0.01)
+
+
+def write_inbox(path: Path, records: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def run_batch(
+    store_path: Path,
+    specs: list[str],
+    server: ScriptedServer,
+    *,
+    timeout: float = 10.0,
+    fake_time: Any = None,
+    **config: Any,
+) -> Batch:
+    """One run as ``summarizer batch`` does it: ingest, plan, execute, finish."""
+    with Store(store_path) as store:
+        store.lock()
+        batch = Batch(
+            store,
+            model="scripted",
+            prompts=load_prompts(),
+            settings=Settings(),
+            config=BatchConfig(**{"retry": FAST_RETRY, "concurrency": 4, **config}),
+            **({"sleep": fake_time.sleep, "clock": fake_time.clock} if fake_time else {}),
+        )
+        batch.start(inbox=" ".join(specs))
+        try:
+            batch.ingest(inbox.read(specs))
+            plan = batch.plan()
+            if plan:
+                provider = resolve(base_url=server.base_url, model="scripted", timeout=timeout)
+                asyncio.run(batch.execute(plan, provider))
+        except BaseException:
+            batch.finish("failed")
+            raise
+        batch.finish("completed")
+        return batch
+
+
+def rows(store_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    with Store(store_path) as store:
+        return [dict(r) for r in store.query(sql, params)]
+
+
+def summary_requests(server: ScriptedServer, titles: list[str]) -> Counter[str]:
+    """How many summary requests the server received for each of ``titles``."""
+    return summary_requests_in(server.requests, titles)
+
+
+def summary_requests_in(requests: list[dict[str, Any]], titles: list[str]) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for request in requests:
+        if is_brief_request(request):
+            continue
+        found.update(title for title in titles if title in user_text(request))
+    return found
+
+
+class FakeTime:
+    """A clock that moves only when slept on, recording each sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def valid_server():  # type: ignore[no-untyped-def]
+    with ScriptedServer(default=lambda request: Reply.tool(answer(request))) as server:
+        yield server
+
+
+def test_a_rerun_over_the_same_inbox_makes_no_model_calls(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(6, per_event=3, seed=1))
+    first = run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    assert (first.counters.summarized, first.counters.failed, first.counters.briefs) == (6, 0, 2)
+    assert len(valid_server.requests) == 6 + 2
+    again = run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    assert len(valid_server.requests) == 8
+    assert (again.counters.new, again.counters.skipped, again.counters.calls) == (0, 6, 0)
+
+
+def test_a_new_article_is_summarised_alone_and_refreshes_its_events_brief(
+    tmp_path: Path, valid_server: ScriptedServer
+) -> None:
+    records = synthetic_articles(8, per_event=4, seed=2)
+    feed = write_inbox(tmp_path / "feed.jsonl", records[:3] + records[4:8])
+    run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    events_before = rows(tmp_path / "b.db", "SELECT event_id, COUNT(*) AS n FROM articles GROUP BY event_id")
+    assert sorted(r["n"] for r in events_before) == [3, 4]
+    before = len(valid_server.requests)
+
+    write_inbox(tmp_path / "feed.jsonl", records)  # the feed now has the fourth article of the first event
+    run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    new_requests = valid_server.requests[before:]
+    assert len(new_requests) == 2  # one summary, one refreshed brief
+    assert sum(is_brief_request(r) for r in new_requests) == 1
+    assert summary_requests_in(new_requests, [r["title"] for r in records]) == Counter({records[3]["title"]: 1})
+    briefs = rows(tmp_path / "b.db", "SELECT event_id, members FROM briefs WHERE status = 'done' ORDER BY id")
+    by_event: dict[int, list[list[int]]] = {}
+    for b in briefs:
+        by_event.setdefault(b["event_id"], []).append(json.loads(b["members"]))
+    grown = [history for history in by_event.values() if len(history) == 2]
+    assert len(grown) == 1 and len(grown[0][1]) == len(grown[0][0]) + 1
+    assert set(grown[0][0]) < set(grown[0][1])
+
+
+def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
+    tmp_path: Path, seeds_dir: Path, valid_server: ScriptedServer
+) -> None:
+    box = tmp_path / "inbox"
+    shutil.copytree(seeds_dir, box)
+    original = next(iter(sorted(box.iterdir())))
+    shutil.copy(original, box / "exact-copy.txt")
+    lines = original.read_text(encoding="utf-8").split("\n")
+    body = "\n".join(lines[3:])
+    (box / "syndicated.txt").write_text(f"Iraq tightens prison security\n\nReuters - {body}\n\n(c) Reuters 2022\n")
+    batch = run_batch(tmp_path / "b.db", [str(box)], valid_server)
+    assert (batch.counters.seen, batch.counters.new, batch.counters.duplicates) == (5, 4, 1)
+    titles = [line.split("\n", 1)[0] for line in (p.read_text(encoding="utf-8") for p in sorted(seeds_dir.iterdir()))]
+    assert summary_requests(valid_server, titles) == Counter({t: 1 for t in titles})
+    articles = rows(tmp_path / "b.db", "SELECT id, duplicate_of, similarity FROM articles ORDER BY id")
+    assert [(a["id"], a["duplicate_of"]) for a in articles] == [(1, None), (2, None), (3, None), (4, 1)]
+    assert articles[3]["similarity"] >= 0.8
+    origins = rows(tmp_path / "b.db", "SELECT origin FROM sightings WHERE article_id = 1")
+    assert {Path(o["origin"]).name for o in origins} == {original.name, "exact-copy.txt"}
+    # The three reports are one event, and the copy joins it without a summary of its own.
+    assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
+
+
+def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(tmp_path: Path) -> None:
+    records = synthetic_articles(30, per_event=3, seed=3)
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    rates = {fault: 0.08 for fault in FAULTS}
+    respond = faulty(rates, seed=11, hang=0.6, retry_after=0.02)
+    injected: Counter[str] = Counter()
+
+    def counting(request: dict[str, Any]) -> Reply:
+        reply = respond(request)
+        injected[reply.kind if reply.kind != "status" else str(reply.status)] += 1
+        return reply
+
+    with ScriptedServer(default=counting) as server:
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server, timeout=0.3, concurrency=8)
+    assert {"429", "500", "hang", "malformed", "drop"} <= set(injected), injected
+    summaries = rows(tmp_path / "b.db", "SELECT article_id, status, error, attempts FROM summaries")
+    assert sorted(s["article_id"] for s in summaries) == list(range(1, 31))  # each exactly once
+    assert {s["status"] for s in summaries} <= {"done", "failed"}
+    assert all(s["error"] for s in summaries if s["status"] == "failed")
+    assert all(s["attempts"] >= 1 for s in summaries)
+    assert batch.counters.retries > 0
+    assert batch.counters.summarized == sum(1 for s in summaries if s["status"] == "done") > 20
+
+
+def test_an_article_that_keeps_failing_is_recorded_with_its_reason_and_the_batch_goes_on(tmp_path: Path) -> None:
+    records = synthetic_articles(4, per_event=4, seed=4)
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    doomed = records[1]["title"]
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if doomed in request["messages"][-1]["content"]:
+            return Reply.error(500, message="this one always fails")
+        return Reply.tool(answer(request))
+
+    with ScriptedServer(default=respond) as server:
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server)
+        assert (batch.counters.summarized, batch.counters.failed, batch.counters.briefs) == (3, 1, 1)
+        failed = rows(
+            tmp_path / "b.db", "SELECT article_id, attempts, error, error_kind FROM summaries WHERE status = 'failed'"
+        )
+        assert [(f["article_id"], f["attempts"], f["error_kind"]) for f in failed] == [(2, 4, "transient")]
+        assert "gave up after 4 attempt(s)" in failed[0]["error"] and "HTTP 500" in failed[0]["error"]
+        assert summary_requests(server, [doomed])[doomed] == 4
+        # A transient failure is tried again by the next run; the others are not.
+        again = run_batch(tmp_path / "b.db", [str(feed)], server)
+        assert summary_requests(server, [doomed])[doomed] == 8 and again.counters.skipped == 3
+    assert rows(tmp_path / "b.db", "SELECT attempts FROM summaries WHERE article_id = 2")[0]["attempts"] == 8
+
+
+def test_retry_after_is_honoured(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=5))
+    valid_server.enqueue(Reply.error(429, retry_after=7), Reply.error(503, retry_after=2.5))
+    fake = FakeTime()
+    batch = run_batch(tmp_path / "b.db", [str(feed)], valid_server, fake_time=fake)
+    assert fake.sleeps == [7.0, 2.5]
+    assert (batch.counters.summarized, batch.counters.retries) == (1, 2)
+
+
+def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path: Path) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(3, seed=6))
+    with ScriptedServer(default=lambda r: Reply.error(401, message="bad key")) as server:
+        with pytest.raises(ProviderError, match="HTTP 401"):
+            run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=1)
+        assert len(server.requests) == 1
+    statuses = rows(tmp_path / "b.db", "SELECT status FROM summaries")
+    assert [s["status"] for s in statuses] == ["pending"] * 3
+
+
+def test_an_unusable_answer_fails_for_good_without_transport_retries(tmp_path: Path) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(2, seed=7))
+    with ScriptedServer(default=lambda r: Reply.tool("this is not JSON")) as server:
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server)
+        assert batch.counters.failed == 2 and batch.counters.retries == 0
+        assert len(server.requests) == 2 * Settings().max_attempts  # instructor's re-asks only
+        run_batch(tmp_path / "b.db", [str(feed)], server)
+        assert len(server.requests) == 2 * Settings().max_attempts  # not retried by the next run
+        run_batch(tmp_path / "b.db", [str(feed)], server, retry_failed=True)
+        assert len(server.requests) == 4 * Settings().max_attempts  # unless asked
+    failed = rows(tmp_path / "b.db", "SELECT error, error_kind FROM summaries")
+    assert all(f["error_kind"] == "permanent" and "no usable answer" in f["error"] for f in failed)
+
+
+def test_input_errors_are_recorded_and_the_rest_is_processed(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(synthetic_articles(1, seed=8)[0]) + "\n{broken\n", encoding="utf-8")
+    batch = run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    assert (batch.counters.summarized, batch.counters.input_errors) == (1, 1)
+    errors = rows(tmp_path / "b.db", "SELECT origin, error FROM input_errors")
+    assert errors[0]["origin"] == f"{feed}:2" and "invalid JSON" in errors[0]["error"]
+
+
+def test_a_different_model_or_prompt_version_is_new_work(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(2, per_event=2, seed=9))
+    run_batch(tmp_path / "b.db", [str(feed)], valid_server)
+    with Store(tmp_path / "b.db") as store:
+        batch = Batch(store, model="another", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+        batch.start(inbox="x")
+        batch.ingest(inbox.read([str(feed)]))
+        assert len(batch.plan().summaries) == 2

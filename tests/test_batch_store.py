@@ -1,0 +1,144 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from summarizer.batch import BatchError
+from summarizer.batch.store import SCHEMA_VERSION, Store, parse_time
+from summarizer.load import Document
+
+
+def doc(n: int) -> Document:
+    return Document(title=f"Title {n}", text=f"Body {n}.", origin=f"inbox/{n}.txt")
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with Store(tmp_path / "batch.db") as s:
+        yield s
+
+
+def add(store: Store, n: int, run_id: int) -> int:
+    with store.transaction():
+        return store.add_article(doc(n), seen_at=0.0, run_id=run_id)
+
+
+def test_a_new_store_is_migrated_to_the_current_schema_in_wal_mode(store: Store) -> None:
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    with Store(tmp_path / "b.db") as first:
+        run = first.start_run(inbox="x", provider="p", model="m", prompt_version="v")
+        add(first, 1, run)
+    with Store(tmp_path / "b.db") as again:
+        assert again.known_hashes([doc(1).sha256]) == {doc(1).sha256: 1}
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(BatchError, match="newer"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("just some notes, not SQLite" * 100)
+    with pytest.raises(BatchError, match="not a usable batch store"):
+        Store(path)
+
+
+def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(BatchError, match="summarizer batch INBOX"):
+        Store(tmp_path / "none.db", readonly=True)
+
+
+def test_one_summary_row_per_content_model_and_prompt_version(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    article = add(store, 1, run)
+    with store.transaction():
+        assert store.queue_summaries([article], model="m", prompt_version="v1", run_id=run) == 1
+        assert store.queue_summaries([article], model="m", prompt_version="v1", run_id=run) == 0
+        assert store.queue_summaries([article], model="other", prompt_version="v1", run_id=run) == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute(
+            "INSERT INTO summaries (article_id, content_hash, model, prompt_version, status, updated_at)"
+            " VALUES (?, ?, 'm', 'v1', 'pending', 'now')",
+            (article, doc(1).sha256),
+        )
+
+
+def test_a_summary_is_finished_once_with_its_result(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    article = add(store, 1, run)
+    with store.transaction():
+        store.queue_summaries([article], model="m", prompt_version="v1", run_id=run)
+    (item,) = store.pending(model="m", prompt_version="v1")
+    store.count_attempt(item.summary_id)
+    finish = dict(
+        status="done", result="{}", error=None, error_kind=None, stats={"calls": 1}, run_id=run, article_id=article,
+        sentences="[[0, 7, 1]]",
+    )  # fmt: skip
+    assert store.finish_summary(item.summary_id, **finish) is True  # type: ignore[arg-type]
+    assert store.finish_summary(item.summary_id, **finish) is False  # type: ignore[arg-type]
+    row = store.query("SELECT status, attempts, calls FROM summaries")[0]
+    assert tuple(row) == ("done", 1, 1)
+    assert store.pending(model="m", prompt_version="v1") == []
+
+
+def test_done_requires_a_result(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    article = add(store, 1, run)
+    with store.transaction():
+        store.queue_summaries([article], model="m", prompt_version="v1", run_id=run)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute("UPDATE summaries SET status = 'done'")
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_article(doc(1), seen_at=0.0, run_id=run)
+        raise RuntimeError("crash mid-transaction")
+    assert store.known_hashes([doc(1).sha256]) == {}
+
+
+def test_only_transient_failures_are_requeued_unless_asked(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    ids = [add(store, n, run) for n in (1, 2)]
+    with store.transaction():
+        store.queue_summaries(ids, model="m", prompt_version="v1", run_id=run)
+    for item, kind in zip(store.pending(model="m", prompt_version="v1"), ("transient", "permanent"), strict=True):
+        store.finish_summary(
+            item.summary_id, status="failed", result=None, error="x", error_kind=kind, stats={}, run_id=run,
+            article_id=item.article_id, sentences=None,
+        )  # fmt: skip
+    assert store.requeue_failed(model="m", prompt_version="v1", include_permanent=False) == 1
+    assert store.requeue_failed(model="m", prompt_version="v1", include_permanent=True) == 1
+    assert len(store.pending(model="m", prompt_version="v1")) == 2
+
+
+def test_a_second_batch_on_the_same_store_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    with Store(tmp_path / "b.db") as first, Store(tmp_path / "b.db") as second:
+        first.lock()
+        with pytest.raises(BatchError, match=r"another batch \(pid \d+\)"):
+            second.lock()
+        first.unlock()
+        second.lock()
+
+
+def test_starting_a_run_marks_runs_left_running_as_abandoned(store: Store) -> None:
+    killed = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    statuses = dict(tuple(r) for r in store.query("SELECT id, status FROM runs"))
+    assert statuses[killed] == "abandoned"
+
+
+def test_parse_time() -> None:
+    assert parse_time("1970-01-02") == 86400.0
+    assert parse_time("1970-01-01T01:00:00Z") == 3600.0
+    assert parse_time("1970-01-01T02:00:00+01:00") == 3600.0
+    assert parse_time("last Tuesday") is None
+    assert parse_time(None) is None

@@ -1,0 +1,148 @@
+"""The terminal command, called in-process as ``main(argv)``, against a scripted loopback server."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from summarizer import render
+from summarizer.cli import main
+from summarizer.fakeserver import Reply, ScriptedServer
+from tests.answers import brief_answer, copying_answer, is_brief_request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def respond(request: dict) -> Reply:  # type: ignore[type-arg]
+    return Reply.tool(brief_answer(request) if is_brief_request(request) else copying_answer(request))
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    with ScriptedServer(default=respond) as s:
+        yield s
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_brief_json_validates_against_the_published_schema(server, seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(["brief", str(seeds_dir), "--base-url", server.base_url, "--format", "json", "-q"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    schema = json.loads((ROOT / "schemas" / "brief.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    texts = {a["id"]: a["text"] for a in data["articles"]}
+    citations = [c for s in data["summaries"] for claim in s["summary"] + s["facts"] for c in claim["citations"]]
+    citations += [c for claim in data["overview"] for c in claim["citations"]]
+    assert citations
+    for c in citations:
+        assert set(c) == {"article_id", "sentence_id", "start", "end", "text"}
+        assert texts[c["article_id"]][c["start"] : c["end"]] == c["text"]
+    assert "dropped" in data and isinstance(data["dropped"], list)
+
+
+def test_published_schema_files_match_the_models() -> None:
+    for which in render.SCHEMAS:
+        on_disk = (ROOT / "schemas" / f"{which}.schema.json").read_text()
+        assert on_disk == render.json_schema(which), f"run: summarizer schema --write schemas ({which})"
+
+
+def test_rich_output_shows_sections_markers_and_sources(server, seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(["brief", str(seeds_dir), "--base-url", server.base_url, "-q"], capsys)
+    assert code == 0
+    for heading in ("Overview", "Consensus", "Discrepancies", "Timeline", "Sources"):
+        assert heading in out
+    assert "[1.1" in out  # a citation marker: article 1, sentence 1
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_markdown_and_html_written_to_a_file(server, seeds_dir, tmp_path, capsys, fmt) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / f"brief.{fmt}"
+    code, _, err = run(["brief", str(seeds_dir), "--base-url", server.base_url, "-f", fmt, "-o", str(target)], capsys)
+    assert code == 0 and str(target) in err
+    text = target.read_text()
+    if fmt == "html":
+        assert text.startswith("<!doctype html>") and 'href="#a1-s1"' in text and 'id="a1-s1"' in text
+        assert "<script" not in text and "http" not in text.split("<body>")[0]  # self-contained: no external assets
+    else:
+        assert "## Sources" in text and "](#a1-s1)" in text
+
+
+def test_summarize_one_article(server, seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = seeds_dir / "001_5f4370996e979ae7.txt"
+    code, out, _ = run(["summarize", str(path), "--base-url", server.base_url, "-f", "json", "-q"], capsys)
+    data = json.loads(out)
+    assert code == 0 and len(data["articles"]) == 1 and data["overview"] == []
+    assert not any(is_brief_request(r) for r in server.requests)
+
+
+def test_stdin_is_an_input(server, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    text = "A title\n\nThe council met on Monday. It approved 12 new schools in Springfield.\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, out, _ = run(["summarize", "-", "--base-url", server.base_url, "-f", "json", "-q"], capsys)
+    assert code == 0 and json.loads(out)["articles"][0]["origin"] == "<stdin>"
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("summarizer: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_no_input_is_one_line_and_nonzero(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["brief"], capsys)
+    assert code != 0 and "no input" in one_error_line(err)
+
+
+def test_missing_file_is_one_line_and_nonzero(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["brief", str(tmp_path / "nope.txt")], capsys)
+    assert code == 3 and "no such file" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"", "empty"), (b"\x00\x01\x02binary\x00", "binary"), ("Caf\xe9 au lait\n\nbody".encode("latin-1"), "UTF-8")],
+)
+def test_bad_files_are_one_clear_error_each(tmp_path, capsys, content, problem) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    code, _, err = run(["brief", str(path)], capsys)
+    line = one_error_line(err)
+    assert code == 3 and problem in line and str(path) in line
+
+
+def test_unreachable_server_is_one_line_and_nonzero(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["brief", str(seeds_dir), "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "-q"], capsys)
+    assert code == 4 and "cannot reach" in one_error_line(err)
+
+
+def test_explicit_openai_model_without_key_is_one_line(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["brief", str(seeds_dir), "--model", "gpt-4o"], capsys)
+    assert code == 2 and "OPENAI_API_KEY" in one_error_line(err)
+
+
+def test_compatible_server_model_defaults_to_the_first_listed(server, seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(["brief", str(seeds_dir), "--base-url", server.base_url, "-f", "json", "-q"], capsys)
+    assert code == 0 and json.loads(out)["run"]["model"] == server.model
+    assert {r["model"] for r in server.requests} == {server.model}
+
+
+def test_every_command_has_help(capsys) -> None:  # type: ignore[no-untyped-def]
+    from summarizer.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
+        assert command.description or command.format_help().strip(), name
+        assert any(a.help for a in sub._choices_actions if a.dest == name), f"{name} has no help line"

@@ -1,0 +1,296 @@
+"""End to end through the real openai client and instructor against a scripted loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from summarizer.ask import Settings
+from summarizer.claims import unsupported
+from summarizer.errors import ProviderError
+from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.load import load
+from summarizer.pipeline import Job, brief_articles, summarize_all
+from summarizer.providers import Provider, resolve
+from summarizer.schemas import Brief
+from summarizer.segment import Article, prepare
+from summarizer.summarize import summarize_article
+from summarizer.templates import load_prompts
+from tests.answers import all_text, brief_answer, copying_answer, first_with, is_brief_request, sentences
+
+SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
+TOLL = "001_5f4370996e979ae7.txt"  # the article with the SOHR death toll of 322
+
+
+@pytest.fixture
+def article() -> Article:
+    return prepare(load([str(SEED / TOLL)]))[0]
+
+
+def provider_for(server: ScriptedServer, **kwargs: object) -> Provider:
+    return replace(resolve(base_url=server.base_url, model="scripted-model"), **kwargs)  # type: ignore[arg-type]
+
+
+def summarize(article: Article, provider: Provider, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    return asyncio.run(
+        summarize_article(
+            article,
+            client=provider.async_client(),
+            model=provider.model,
+            prompts=load_prompts(),
+            settings=settings or Settings(max_attempts=3),
+        )
+    )
+
+
+def answer_with_fact(article: Article, statement: str, cites: list[str]) -> dict[str, object]:
+    toll = next(s for s in article.citable if "322" in s.text)
+    return {
+        "headline": article.title,
+        "summary": [{"text": toll.text, "cites": [toll.id]}],
+        "facts": [{"kind": "quantity", "statement": statement, "value": None, "speaker": None, "cites": cites}],
+        "entities": [{"name": "SOHR", "type": "organization", "aliases": []}],
+    }
+
+
+def toll_id(article: Article) -> str:
+    return next(s.id for s in article.citable if "322" in s.text)
+
+
+def test_hallucinated_number_is_reasked_and_the_corrected_answer_ships(
+    scripted: ScriptedServer, article: Article
+) -> None:
+    sid = toll_id(article)
+    scripted.enqueue(
+        Reply.tool(answer_with_fact(article, "The death toll reached 900.", [sid])),
+        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    )
+    result = summarize(article, provider_for(scripted))
+
+    assert [f.text for f in result.facts] == ["The death toll reached 322."]
+    assert result.dropped == []
+    assert (result.stats.calls, result.stats.reasks) == (2, 1)
+    # The re-ask told the model exactly what was wrong, and where the right figure is.
+    reask = all_text(scripted.requests[1])
+    assert "'900'" in reask and sid in reask
+    citation = result.facts[0].citations[0]
+    assert article.text[citation.start : citation.end] == citation.text
+
+
+def test_out_of_range_sentence_id_is_reasked(scripted: ScriptedServer, article: Article) -> None:
+    sid = toll_id(article)
+    scripted.enqueue(
+        Reply.tool(answer_with_fact(article, "The death toll reached 322.", ["s999"])),
+        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    )
+    result = summarize(article, provider_for(scripted))
+    assert "'s999'" in all_text(scripted.requests[1])
+    assert [c.sentence_id for c in result.facts[0].citations] == [sid]
+    assert result.stats.reasks == 1
+
+
+def test_uncited_claim_is_reasked(scripted: ScriptedServer, article: Article) -> None:
+    sid = toll_id(article)
+    scripted.enqueue(
+        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [])),
+        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    )
+    result = summarize(article, provider_for(scripted))
+    assert "cites" in all_text(scripted.requests[1])
+    assert len(result.facts) == 1 and result.stats.calls == 2
+
+
+def test_claim_that_keeps_failing_is_dropped_and_reported_not_fatal(scripted: ScriptedServer, article: Article) -> None:
+    bad = answer_with_fact(article, "Iraq reported 900 deaths in Baghdad.", [toll_id(article)])
+    scripted.enqueue(Reply.tool(bad), Reply.tool(bad), Reply.tool(bad))
+    result = summarize(article, provider_for(scripted))
+
+    assert result.status == "ok"
+    assert result.stats.calls == 3
+    assert result.facts == []
+    assert len(result.summary) == 1  # the grounded parts of the answer are kept
+    (dropped,) = result.dropped
+    assert dropped.claim == "Iraq reported 900 deaths in Baghdad." and "'900'" in dropped.reason
+    assert dropped.where == f"{article.id}.facts[0]"
+
+
+def test_token_budget_stops_reasking(scripted: ScriptedServer, article: Article) -> None:
+    bad = answer_with_fact(article, "Iraq reported 900 deaths.", [toll_id(article)])
+    scripted.enqueue(*(Reply.tool(bad, usage=(900, 200)) for _ in range(5)))
+    result = summarize(article, provider_for(scripted), Settings(max_attempts=5, token_budget=2000))
+    assert result.stats.calls == 2  # 1,100 tokens each: the budget of 2,000 is spent after two
+    assert result.dropped and result.status == "ok"
+
+
+def test_malformed_tool_arguments_are_reasked(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(
+        Reply.tool('{"headline": "x", "summary": [{"text": "unterminated'),
+        Reply.tool(copying_answer({"messages": [{"role": "user", "content": _shown(article)}]})),
+    )
+    result = summarize(article, provider_for(scripted))
+    assert result.stats.calls == 2 and len(result.summary) == 2
+
+
+def _shown(article: Article) -> str:
+    return "\n".join(f"[{s.id}] {s.text}" for s in article.citable)
+
+
+def test_rate_limit_429_is_retried_after_retry_after(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(
+        Reply.error(429, retry_after=0.3), Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)]))
+    )
+    result = summarize(article, provider_for(scripted))
+    assert len(result.facts) == 1
+    assert len(scripted.requests) == 2
+    assert scripted.times[1] - scripted.times[0] >= 0.3  # the client waited as the server asked
+
+
+def test_server_error_500_is_retried(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(Reply.error(500), Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)])))
+    assert len(summarize(article, provider_for(scripted)).facts) == 1
+
+
+def test_malformed_http_body_then_success(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(Reply.malformed(), Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)])))
+    result = summarize(article, provider_for(scripted))
+    # Either the client retried the broken body or instructor re-asked; the answer must survive.
+    assert len(result.facts) == 1
+
+
+def test_timeout_becomes_a_provider_error(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(Reply.hang(3))
+    provider = provider_for(scripted, timeout=0.5, max_retries=0)
+    with pytest.raises(ProviderError, match="cannot reach"):
+        summarize(article, provider)
+
+
+def test_unreachable_server_fails_the_run_with_one_error(article: Article) -> None:
+    provider = replace(resolve(base_url="http://127.0.0.1:9/v1", model="m"), max_retries=0, timeout=2)
+    job = Job(provider=provider)
+    with pytest.raises(ProviderError, match="cannot reach"):
+        asyncio.run(summarize_all([article], job, provider.async_client()))
+
+
+def test_one_failing_article_does_not_fail_the_others(seeds_dir: Path) -> None:
+    articles = prepare(load([str(seeds_dir)]))
+
+    def respond(request: dict) -> Reply:  # type: ignore[type-arg]
+        if "Ghweran" in all_text(request):  # only the second seed names the neighbourhood this way
+            return Reply.error(500)
+        return Reply.tool(copying_answer(request))
+
+    with ScriptedServer(default=respond) as server:
+        provider = provider_for(server, max_retries=1)
+        summaries = asyncio.run(summarize_all(articles, Job(provider=provider), provider.async_client()))
+    status = {s.article_id: s.status for s in summaries}
+    assert status == {"a1": "ok", "a2": "failed", "a3": "ok"}
+    assert "500" in (summaries[1].error or "")
+
+
+def full_responder(request: dict) -> Reply:  # type: ignore[type-arg]
+    return Reply.tool(brief_answer(request) if is_brief_request(request) else copying_answer(request))
+
+
+def test_full_brief_end_to_end_every_citation_resolves(seeds_dir: Path) -> None:
+    articles = prepare(load([str(seeds_dir)]))
+    with ScriptedServer(default=full_responder) as server:
+        brief = asyncio.run(brief_articles(articles, Job(provider=provider_for(server))))
+    brief = Brief.model_validate_json(brief.model_dump_json())  # schema-valid round trip
+    texts = {a.id: a.text for a in brief.articles}
+    claims = [*brief.overview, *(c for s in brief.summaries for c in [*s.summary, *s.facts])]
+    assert claims and brief.overview
+    for claim in claims:
+        for c in claim.citations:
+            assert texts[c.article_id][c.start : c.end] == c.text
+        assert not unsupported(claim.text, "\n".join(c.text for c in claim.citations))
+    # The brief prompt carried facts, not the article texts.
+    brief_request = next(r for r in server.requests if is_brief_request(r))
+    assert not sentences(brief_request)
+    assert brief.stats.calls == len(server.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("mode", "expect"),
+    [
+        ("tools", lambda r: r.get("tool_choice", {}).get("type") == "function" and "response_format" not in r),
+        ("json_schema", lambda r: r.get("response_format", {}).get("type") == "json_schema"),
+        ("json", lambda r: r.get("response_format", {}).get("type") == "json_object"),
+        ("md_json", lambda r: "tools" not in r and "response_format" not in r),
+    ],
+)
+def test_each_instructor_mode_round_trips(mode: str, expect, article: Article) -> None:  # type: ignore[no-untyped-def]
+    def respond(request: dict) -> Reply:  # type: ignore[type-arg]
+        answer = copying_answer(request)
+        if request.get("tools"):
+            return Reply.tool(answer)
+        import json
+
+        text = json.dumps(answer)
+        return Reply.content(f"```json\n{text}\n```" if mode == "md_json" else text)
+
+    with ScriptedServer(default=respond) as server:
+        provider = resolve(base_url=server.base_url, model="m", mode=mode)
+        result = summarize(article, provider)
+    assert expect(server.requests[0]), server.requests[0].keys()
+    assert len(result.summary) == 2
+
+
+def test_openai_provider_sends_the_key_and_never_logs_it(
+    scripted: ScriptedServer, article: Article, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "sk-test-DO-NOT-LOG-1234567890"
+    scripted.enqueue(Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)])))
+    provider = resolve(provider="openai", base_url=scripted.base_url, api_key=secret, model="gpt-4o-mini")
+    assert provider.kind == "openai" and secret not in repr(provider)
+    with caplog.at_level(logging.DEBUG):
+        summarize(article, provider)
+    assert scripted.requests[0]["_authorized"]
+    assert secret not in caplog.text
+
+
+def test_temperature_seed_and_max_tokens_are_sent(scripted: ScriptedServer, article: Article) -> None:
+    scripted.enqueue(Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)])))
+    summarize(article, provider_for(scripted), Settings(temperature=0.0, seed=7, max_tokens=321))
+    request = scripted.requests[0]
+    assert (request["temperature"], request["seed"], request["max_tokens"]) == (0.0, 7, 321)
+
+
+def test_copy_mode_asks_for_ids_and_fills_in_the_cited_sentence(scripted: ScriptedServer, article: Article) -> None:
+    sid = toll_id(article)
+    scripted.enqueue(
+        Reply.tool(
+            {
+                "headline": article.title,
+                "summary": [{"cites": [sid]}],
+                "facts": [{"cites": [sid], "kind": "quantity", "value": "322", "speaker": None}],
+                "entities": [],
+            }
+        )
+    )
+    result = summarize(article, provider_for(scripted), Settings(copy_mode=True))
+    schema = scripted.requests[0]["tools"][0]["function"]["parameters"]
+    alternatives = schema["$defs"]["CitedSentence"]["anyOf"]
+    assert {alt["properties"]["cites"]["items"]["const"] for alt in alternatives} == {s.id for s in article.citable}
+    assert all("text" not in alt["properties"] for alt in alternatives)  # the model never writes the text
+    toll = article.sentence(sid)
+    assert toll is not None
+    assert [c.text for c in result.summary] == [toll.text]
+    assert [(f.text, f.value) for f in result.facts] == [(toll.text, "322")]
+
+
+def test_copy_mode_value_not_in_the_cited_sentence_is_still_caught(scripted: ScriptedServer, article: Article) -> None:
+    sid = toll_id(article)
+    answer = {"headline": article.title, "summary": [{"cites": [sid]}], "entities": []}
+    scripted.enqueue(
+        *(
+            Reply.tool({**answer, "facts": [{"cites": [sid], "kind": "quantity", "value": "900", "speaker": None}]})
+            for _ in range(2)
+        )
+    )
+    result = summarize(article, provider_for(scripted), Settings(copy_mode=True, max_attempts=2))
+    assert result.facts == [] and "'900'" in result.dropped[0].reason
+    assert len(result.summary) == 1

