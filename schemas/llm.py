@@ -45,11 +45,11 @@ class _Strict(BaseModel):
 
 
 def _copied(data: Any, info: ValidationInfo, field: str) -> Any:
-    """Copy mode: the model names one sentence ID and the tool supplies that sentence's text."""
+    """Copy mode: the model names IDs and the tool supplies the text of the first one cited."""
     texts = (info.context or {}).get("copy_text")
     if texts and isinstance(data, dict) and not data.get(field):
         cites = data.get("cites")
-        if isinstance(cites, list) and len(cites) == 1 and cites[0] in texts:
+        if isinstance(cites, list) and cites and cites[0] in texts:
             return {**data, field: texts[cites[0]]}
     return data
 
@@ -111,6 +111,11 @@ class ArticleExtraction(_Strict):
 
 
 class BriefPoint(_Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _copy(cls, data: Any, info: ValidationInfo) -> Any:
+        return _copied(data, info, "text")
+
     cites: list[str] = Field(min_length=1, max_length=6)
     """IDs of the facts it rests on, exactly as shown, e.g. ["a1.f2", "a3.f1"]."""
     text: str = Field(min_length=1, max_length=400)
@@ -118,6 +123,11 @@ class BriefPoint(_Strict):
 
 
 class DiscrepancySide(_Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _copy(cls, data: Any, info: ValidationInfo) -> Any:
+        return _copied(data, info, "text")
+
     cites: list[str] = Field(min_length=1, max_length=4)
     """IDs of the facts that say it."""
     text: str = Field(min_length=1, max_length=300)
@@ -132,6 +142,11 @@ class Discrepancy(_Strict):
 
 
 class TimelineItem(_Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _copy(cls, data: Any, info: ValidationInfo) -> Any:
+        return _copied(data, info, "event")
+
     cites: list[str] = Field(min_length=1, max_length=4)
     """IDs of the facts that state it."""
     date: str = Field(min_length=1, max_length=60)
@@ -221,7 +236,14 @@ class CopyChoice:
 
 
 # Item definitions whose text field is paired with its citation in copy mode.
-PAIRED_TEXT_FIELDS = {"CitedSentence": "text", "ExtractedFact": "statement"}
+# The text field of each item type that copy mode leaves to the tool.
+COPIED_FIELDS = {
+    "CitedSentence": "text",
+    "ExtractedFact": "statement",
+    "BriefPoint": "text",
+    "DiscrepancySide": "text",
+    "TimelineItem": "event",
+}
 
 
 def scoped(
@@ -230,6 +252,7 @@ def scoped(
     choices: dict[str, list[str]] | None = None,
     pairs: list[CopyChoice] | None = None,
     limits: dict[str, int] | None = None,
+    copy: bool = False,
 ) -> type[M]:
     """``model`` as the model should see it for one request: citations limited to ``ids``.
 
@@ -238,15 +261,17 @@ def scoped(
     the re-ask messages, stay those of ``model``.
 
     Copy mode, for tiny models that cannot paraphrase without inventing: ``choices`` limits
-    named string fields to given values (names found in the article), ``pairs`` turns each
-    summary sentence and fact into a choice of one source sentence by ID (its text is filled
-    in by the tool from the validation context's ``copy_text``), and ``limits`` caps list lengths (``{"facts": 6}``) so a slow model answers sooner.
+    named string fields to given values (names found in the article), ``copy`` leaves every
+    item's text out of the schema (the tool fills it in from the first cited ID, using the
+    validation context's ``copy_text``), ``pairs`` goes further for article answers and offers
+    each sentence as one alternative with the values and names it contains, and ``limits``
+    caps list lengths (``{"facts": 6}``) so a slow model answers sooner.
     The model then selects and classifies; grounding still checks every item it returns.
     """
     if not ids:
         return model
     choices = {k: v for k, v in (choices or {}).items() if v}
-    key = (model, tuple(ids), repr(sorted(choices.items())), repr(pairs), repr(sorted((limits or {}).items())))
+    key = (model, tuple(ids), repr(sorted(choices.items())), repr(pairs), repr(sorted((limits or {}).items())), copy)
     if (hit := _SCOPED.get(key)) is not None:
         _SCOPED.move_to_end(key)
         return hit  # type: ignore[no-any-return]
@@ -258,10 +283,15 @@ def scoped(
             prop = schema.get("properties", {}).get(name)
             if isinstance(prop, dict) and prop.get("type") == "array":
                 prop["maxItems"] = min(int(prop.get("maxItems", most)), most)
-        if pairs:
-            for name, text_field in PAIRED_TEXT_FIELDS.items():
-                if name in schema.get("$defs", {}):
-                    schema["$defs"][name] = _paired(schema["$defs"][name], text_field, pairs)
+        definitions = schema.get("$defs", {})
+        for name, text_field in COPIED_FIELDS.items():
+            if name not in definitions:
+                continue
+            if pairs:
+                definitions[name] = _paired(definitions[name], text_field, pairs)
+            elif copy:
+                definitions[name]["properties"].pop(text_field, None)
+                definitions[name]["required"] = list(definitions[name]["properties"])
         return schema
 
     namespace = {"model_json_schema": classmethod(model_json_schema), "__doc__": model.__doc__}

@@ -147,6 +147,15 @@ async def ask(
         completion_tokens=sum(_usage(c)[1] for c in completions),
         seconds=round(time.perf_counter() - started, 3),
     )
+    log.info(
+        "%s: %d call(s), %d+%d tokens, %.1fs%s",
+        response_model.__name__,
+        stats.calls,
+        stats.prompt_tokens,
+        stats.completion_tokens,
+        stats.seconds,
+        "" if value is not None else " (failed validation)",
+    )
     if value is None and not completions:
         raise ModelOutputError("the model returned nothing parseable")
     answer = Answer(value=value, payloads=[payload_of(c) for c in completions], errors=errors, stats=stats)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import instructor
 
@@ -72,13 +73,14 @@ _DATE = re.compile(
     r"September|October|November|December)(?: \d{1,2}(?:st|nd|rd|th)?)?|(?:19|20)\d\d|the \d{1,2}(?:st|nd|rd|th)"
     r"(?: of \w+)?)\b"
 )
+COPY_TOPICS = ["casualty figures", "numbers", "dates and days", "names and spellings", "what happened", "outcome"]
+COPY_LIMITS = {"overview": 3, "consensus": 4, "discrepancies": 3, "timeline": 5}
 
 
 def copy_choices(facts: Sequence[Fact]) -> dict[str, list[str]]:
-    """Copy mode: brief texts are fact statements verbatim; dates are date phrases found in them."""
-    statements = list(dict.fromkeys(" ".join(f.text.split()).replace('"', "'").replace("\\", "/") for f in facts))
+    """Copy mode: dates are date phrases found in the facts' sentences; topics come from a fixed list."""
     dates = list(dict.fromkeys(m.group(0) for f in facts for c in f.citations for m in _DATE.finditer(c.text)))
-    return {"text": statements, "event": statements, "date": dates}
+    return {"date": dates, "topic": COPY_TOPICS}
 
 
 async def build_brief(
@@ -95,30 +97,37 @@ async def build_brief(
     if not facts:
         return BriefParts(error="no grounded facts to build a brief from")
     grounding = BriefGrounding(facts)
+    context: dict[str, object] = {"grounding": grounding}
+    if settings.copy_mode:
+        context["copy_text"] = {f.id: f.text for f in facts}
     answer = await ask(
         client,
         model=model,
         messages=brief_messages(articles, summaries, prompts),
         response_model=scoped(
-            BriefExtraction, [f.id for f in facts], copy_choices(facts) if settings.copy_mode else None
+            BriefExtraction,
+            [f.id for f in facts],
+            copy_choices(facts) if settings.copy_mode else None,
+            limits=COPY_LIMITS if settings.copy_mode else None,
+            copy=settings.copy_mode,
         ),
         settings=settings,
-        context={"grounding": grounding},
+        context=context,
         cache=cache,
     )
     parts = BriefParts(stats=answer.stats)
     extraction = answer.value
     if extraction is None:
 
-        def score(candidate: object) -> int:
-            resolved = grounding.resolve(candidate)  # type: ignore[arg-type]
+        def score(candidate: Any) -> int:
+            resolved = grounding.resolve(candidate)
             return sum(len(x) for x in resolved[:4])
 
-        salvaged, rejected = best_attempt(BriefExtraction, answer.payloads, BRIEF_LISTS, score)
+        salvaged, rejected = best_attempt(BriefExtraction, answer.payloads, BRIEF_LISTS, score, context)
         if salvaged is None:
             parts.error = f"no usable brief after {answer.stats.calls} call(s)"
             return parts
-        extraction = salvaged  # type: ignore[assignment]
+        extraction = salvaged
         parts.dropped.extend(rejected_as_dropped("brief", rejected))
     assert isinstance(extraction, BriefExtraction)
     parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(extraction)

@@ -242,9 +242,9 @@ def numbers(text: str) -> frozenset[Decimal | str]:
                 found.add((previous_digit * scale).normalize())
             elif in_number:
                 if scale == 100:
-                    current = (current or 1) * scale
+                    current = (current or Decimal(1)) * scale
                 else:
-                    total += (current or 1) * scale
+                    total += (current or Decimal(1)) * scale
                     current = Decimal(0)
         elif token == "and" and in_number:
             continue

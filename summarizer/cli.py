@@ -154,7 +154,8 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
         s = brief.stats
         err.print(
             f"[dim]{len(brief.articles)} article(s), {s.calls} model call(s), {s.reasks} re-ask(s), "
-            f"{s.prompt_tokens}+{s.completion_tokens} tokens, {len(brief.dropped)} claim(s) dropped, {s.seconds:.1f}s[/]",
+            f"{s.prompt_tokens}+{s.completion_tokens} tokens, {len(brief.dropped)} claim(s) dropped, "
+            f"{s.seconds:.1f}s[/]",
             highlight=False,
         )
     failed = [x for x in brief.summaries if x.status == "failed"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from summarizer.claims import Unsupported, fold, unsupported
+from summarizer.claims import Unsupported, fold, numbers, unsupported
 from summarizer.schemas import (
     ArticleExtraction,
     BriefClaim,
@@ -37,6 +37,11 @@ from summarizer.schemas import (
 )
 from summarizer.segment import Article, Sentence
 
+_DATE_WORD = re.compile(
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|"
+    r"today|yesterday|tonight|morning|evening|night|week|month|year|decade|century|spring|summer|autumn|winter)",
+    re.I,
+)
 _SENTENCE_REF = re.compile(r"^\[?\s*(?:(a\d+)[.:])?s?(\d+)\s*\]?$", re.I)
 _FACT_REF = re.compile(r"^\[?\s*(a\d+)[.:]?f(\d+)\s*\]?$", re.I)
 
@@ -133,13 +138,18 @@ class ArticleGrounding:
         mentions: list[Mention] = []
         kept: list[str] = []
         missing: list[str] = []
+        seen_names = {fold(entity.name)}
         for i, name in enumerate([entity.name, *entity.aliases]):
+            if i > 0:
+                if fold(name) in seen_names:
+                    continue  # an alias that repeats the name (or another alias) adds nothing
+                seen_names.add(fold(name))
             found = _find_all(self.article.text, name)
             if i > 0:
                 (kept if found else missing).append(name)
             mentions.extend(found)
-        mentions.sort(key=lambda m: (m.start, m.end))
-        return mentions, kept, missing
+        unique = {(m.start, m.end): m for m in mentions}
+        return sorted(unique.values(), key=lambda m: (m.start, m.end)), kept, missing
 
     # -- whole answers -------------------------------------------------------------------
     def __call__(self, answer: ArticleExtraction) -> list[str]:
@@ -389,6 +399,8 @@ class BriefGrounding:
         return DiscrepancyOut(topic=item.topic.strip(), sides=sides), None
 
     def _timeline(self, item: TimelineItem) -> tuple[TimelineEntry | None, str | None]:
+        if not numbers(item.date) and not _DATE_WORD.search(item.date):
+            return None, f"date {item.date!r} names no day, month, year or time"
         claim, reason = self.check(f"{item.date}: {item.event}", item.cites)
         if claim is None:
             return None, reason

@@ -220,7 +220,13 @@ def llama_server(
     ]  # fmt: skip
     log.info("starting embedded model server: %s", " ".join(command))
     with tempfile.TemporaryFile() as server_log:
-        process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
             _wait_ready(process, base_url, startup_timeout, server_log)
@@ -232,6 +238,15 @@ def llama_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server if we die, even by SIGKILL (no orphaned servers)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float, server_log: object) -> None:

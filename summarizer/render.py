@@ -240,7 +240,8 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding
 h1{margin-bottom:.2rem} .meta{color:#666} a.cite{font-size:.8em;color:#0a58ca;text-decoration:none}
 .sent{border-radius:3px} .sent.cited{background:#fff3b0} .sent:target{background:#ffd43b;outline:2px solid #f59f00}
 .article{white-space:pre-wrap;border-left:3px solid #ddd;padding-left:1rem;margin:1rem 0}
-table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eee;padding:.3rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #eee;padding:.3rem;text-align:left;vertical-align:top}
 .dropped td{color:#8a4b00} .side{margin-left:1.5rem}
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import instructor
 
@@ -91,6 +92,7 @@ async def summarize_article(
             copy_choices(article) if settings.copy_mode else None,
             copy_pairs(article) if settings.copy_mode else None,
             COPY_LIMITS if settings.copy_mode else None,
+            copy=settings.copy_mode,
         ),
         settings=settings,
         context=context,
@@ -100,8 +102,8 @@ async def summarize_article(
     extraction = answer.value
     if extraction is None:
         # Out of attempts or tokens: keep the grounded claims of the best attempt.
-        def score(candidate: object) -> int:
-            _, summary, facts, _, _ = grounding.resolve(candidate)  # type: ignore[arg-type]
+        def score(candidate: Any) -> int:
+            _, summary, facts, _, _ = grounding.resolve(candidate)
             return len(summary) + len(facts)
 
         salvaged, rejected = best_attempt(ArticleExtraction, answer.payloads, ARTICLE_LISTS, score, context)
@@ -115,7 +117,7 @@ async def summarize_article(
                 headline=article.title,
                 stats=answer.stats,
             )
-        extraction = salvaged  # type: ignore[assignment]
+        extraction = salvaged
         dropped.extend(rejected_as_dropped(article.id, rejected))
     assert isinstance(extraction, ArticleExtraction)
     headline, summary, facts, entities, more = grounding.resolve(extraction)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from summarizer.schemas import Brief
 
 from summarizer.ask import Settings
 from summarizer.claims import unsupported
@@ -16,11 +17,10 @@ from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.load import load
 from summarizer.pipeline import Job, brief_articles, summarize_all
 from summarizer.providers import Provider, resolve
-from summarizer.schemas import Brief
 from summarizer.segment import Article, prepare
 from summarizer.summarize import summarize_article
 from summarizer.templates import load_prompts
-from tests.answers import all_text, brief_answer, copying_answer, first_with, is_brief_request, sentences
+from tests.answers import all_text, brief_answer, copying_answer, is_brief_request, sentences
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
 TOLL = "001_5f4370996e979ae7.txt"  # the article with the SOHR death toll of 322
