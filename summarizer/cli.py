@@ -122,7 +122,6 @@ def _progress(
 def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_article: bool) -> int:
     import asyncio
 
-    from summarizer import render
     from summarizer.load import load
     from summarizer.pipeline import Job, brief_articles
     from summarizer.providers import running
@@ -135,6 +134,11 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
     articles = prepare(load(args.inputs, max_bytes=args.max_bytes))
     if not cross_article and len(articles) > 1:
         raise InputError(f"{args.inputs[0]} holds {len(articles)} articles; use 'summarizer brief' for several")
+    if args.engine == "extractive":
+        from summarizer import extractive
+
+        brief = extractive.brief_articles(articles, cross_article=cross_article)
+        return _emit(brief, args, out, err)
     provider = provider_from_args(args)
     settings = settings_from_args(args, provider)
     prompts = prompts_from_args(args)
@@ -144,6 +148,12 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
     with running(provider) as ready, progress:
         job = Job(provider=ready, prompts=prompts, settings=settings, concurrency=args.concurrency, progress=update)
         brief = asyncio.run(brief_articles(articles, job, cross_article=cross_article))
+    return _emit(brief, args, out, err)
+
+
+def _emit(brief: Any, args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer import render
+
     text = render.render(brief, args.format, console=out if args.output is None else None)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -170,6 +180,12 @@ def add_brief_parser(sub: Any, name: str, help_text: str, *, many: bool) -> None
     p.add_argument("--concurrency", type=int, default=1, help="articles summarised at once (default 1)")
     p.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest input accepted, in bytes")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress or statistics on stderr")
+    p.add_argument(
+        "--engine",
+        choices=["llm", "extractive"],
+        default="llm",
+        help="extractive: no model at all, lead and fact-bearing sentences (the eval baseline)",
+    )
     add_model_options(p)
     p.set_defaults(handler=lambda a, o, e: cmd_brief(a, o, e, cross_article=many))
 

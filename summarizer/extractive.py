@@ -273,12 +273,12 @@ def run_info() -> RunInfo:
     return RunInfo(provider="none", model="extractive", prompt_version="none", engine="extractive")
 
 
-def brief_articles(articles: Sequence[Article]) -> Brief:
-    """Summaries and a cross-article brief of ``articles`` without any model, as a ``Brief``."""
+def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -> Brief:
+    """Summaries and (if ``cross_article``) a brief across ``articles`` without any model, as a ``Brief``."""
     summaries = [summarize_article(a) for a in articles]
     facts = [f for s in summaries for f in s.facts]
     parts = BriefParts()
-    if facts:
+    if facts and cross_article:
         started = time.perf_counter()
         grounding = BriefGrounding(facts)
         extraction = brief_extraction(articles, facts)

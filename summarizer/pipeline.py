@@ -78,6 +78,7 @@ async def summarize_all(
                     model=job.provider.model,
                     prompts=job.prompts,
                     settings=job.settings,
+                    cache=job.cache,
                 )
             except ProviderError as exc:
                 result = ArticleSummary(article_id=article.id, status="failed", error=str(exc), headline=article.title)
@@ -132,6 +133,7 @@ async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article
                 model=job.provider.model,
                 prompts=job.prompts,
                 settings=job.settings,
+                cache=job.cache,
             )
         except ProviderError as exc:
             parts = BriefParts(error=str(exc))

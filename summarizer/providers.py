@@ -101,7 +101,8 @@ def resolve(
     chosen_mode = _mode(mode)
     if provider not in (None, "openai", "compatible", "embedded"):
         raise ConfigurationError(f"unknown provider {provider!r}: use openai, compatible or embedded")
-    wants_embedded = provider == "embedded" or (model or "").lower() in EMBEDDED_ALIASES
+    # The embedded model by name, unless a server was named too: then that server serves it.
+    wants_embedded = provider == "embedded" or ((model or "").lower() in EMBEDDED_ALIASES and not base_url)
     if wants_embedded:
         return Provider(
             kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout

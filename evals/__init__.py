@@ -1,0 +1,1 @@
+"""Eval data shipped with the package as ``summarizer.evals``: labelled cases and example prompt sets."""

@@ -1,0 +1,182 @@
+"""``summarizer eval``: score the pipeline on labelled cases; ``--compare A B`` gates a prompt change.
+
+    summarizer eval                                  # bundled seed cases, embedded model, prompts v1
+    summarizer eval --engine extractive              # the no-model baseline only
+    summarizer eval --compare v1 evals/prompts/v1-worse --tolerance 0.02
+    summarizer eval my-cases/ --model gpt-4o-mini --prompts prompts/v2
+
+Writes report.json, report.md and report.html (plus every scored brief) to ``--output-dir`` and
+prints one side-by-side table. With ``--compare`` the exit code is 1 when B is worse than A
+beyond the tolerance on any gated metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from summarizer.errors import ConfigurationError
+from summarizer.evaluate.compare import DEFAULT_TOLERANCE, Gate, compare, table
+from summarizer.evaluate.metrics import METRICS
+
+if TYPE_CHECKING:  # imported when the command runs, not when `summarizer --help` builds the parser
+    from summarizer.evaluate.compare import Comparison
+    from summarizer.evaluate.gold import LoadedCase
+    from summarizer.evaluate.run import RunOutcome
+
+DEFAULT_OUTPUT = "out/eval"
+
+
+def add_parser(sub: Any) -> None:
+    from summarizer.cli import add_model_options
+
+    description = (
+        "Run the pipeline over hand-labelled eval cases and score facts, citations, numbers, consensus and "
+        "discrepancies against the labels, beside a no-model extractive baseline. With --compare, run two "
+        "prompt sets on the same cases and fail (exit 1) when the second is worse on a gated metric."
+    )
+    gated = ", ".join(m.name for m in METRICS if m.gated)
+    others = ", ".join(m.name for m in METRICS if not m.gated)
+    epilog = f"Gated by default: {gated}. Not gated unless --gate names them: {others}. Rules: evals/README.md."
+    p = sub.add_parser(
+        "eval",
+        help="Score prompts and models on labelled cases; gate prompt changes.",
+        description=description,
+        epilog=epilog,
+    )
+    p.add_argument("cases", nargs="*", metavar="CASE", help="case files or folders (default: the bundled seed cases)")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("PROMPTS_A", "PROMPTS_B"),
+        help="run two prompt sets (bundled versions like v1, or folders) and gate B against A",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["llm", "extractive"],
+        default="llm",
+        help="llm: the model pipeline (default); extractive: only the no-model baseline",
+    )
+    p.add_argument("--no-baseline", action="store_true", help="leave the extractive baseline row out")
+    p.add_argument("--output-dir", "-o", default=DEFAULT_OUTPUT, help=f"where reports go (default: {DEFAULT_OUTPUT})")
+    p.add_argument(
+        "--cache", metavar="PATH", help="response cache file (default: ~/.cache/summarizer/responses.sqlite)"
+    )
+    p.add_argument("--no-cache", action="store_true", help="always ask the model; neither read nor write the cache")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help=f"largest allowed drop of a gated rate metric (default: {DEFAULT_TOLERANCE})",
+    )
+    p.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="METRIC=TOL",
+        help="per-metric tolerance (repeatable), e.g. fact_recall=0.05, reasks=2, schema_valid_rate=off",
+    )
+    p.add_argument("--concurrency", type=int, default=1, help="articles summarised at once (default 1)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    add_model_options(p)
+    p.set_defaults(handler=lambda args, out, err: cmd_eval(args, out, err))
+
+
+def _cache(args: argparse.Namespace) -> Any:
+    if args.no_cache:
+        if args.cache:
+            raise ConfigurationError("--cache and --no-cache cannot be combined")
+        return None
+    from summarizer.cache import DEFAULT_PATH, ResponseCache
+
+    return ResponseCache(args.cache or DEFAULT_PATH)
+
+
+def _llm_runs(args: argparse.Namespace, cases: list[LoadedCase], err: Console) -> list[RunOutcome]:
+    from summarizer.cli import notice_embedded, provider_from_args, settings_from_args
+    from summarizer.evaluate.run import run_llm
+    from summarizer.providers import running
+    from summarizer.templates import load_prompts
+
+    specs = list(args.compare) if args.compare else [args.prompts]
+    prompt_sets = [load_prompts(spec) for spec in specs]
+    labels = [ps.label for ps in prompt_sets]
+    if args.compare:
+        labels = [f"A: {labels[0]}", f"B: {labels[1]}"]
+    provider = provider_from_args(args)
+    settings = settings_from_args(args, provider)
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    cache = _cache(args)
+    notice_embedded(provider, err)
+
+    def progress(label: str, message: str) -> None:
+        if not args.quiet:
+            err.print(f"[dim]{label}: {message}[/]", highlight=False, markup=True)
+
+    outcomes = []
+    try:
+        with running(provider) as ready:
+            for prompts, label in zip(prompt_sets, labels, strict=True):
+                outcomes.append(
+                    run_llm(
+                        cases,
+                        provider=ready,
+                        prompts=prompts,
+                        settings=settings,
+                        cache=cache,
+                        concurrency=args.concurrency,
+                        label=label,
+                        progress=progress,
+                    )
+                )
+    finally:
+        if cache is not None:
+            cache.close()
+    return outcomes
+
+
+def cmd_eval(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.evaluate import report
+    from summarizer.evaluate.gold import load_cases
+    from summarizer.evaluate.run import run_extractive
+
+    if args.compare and args.prompts:
+        raise ConfigurationError("give either --prompts (one run) or --compare PROMPTS_A PROMPTS_B, not both")
+    if args.compare and args.engine == "extractive":
+        raise ConfigurationError("--compare runs two prompt sets through the model; it needs --engine llm")
+    gate = Gate.from_options(args.tolerance, args.gate)  # bad --gate options fail before any model call
+    cases = load_cases(args.cases)
+    outcomes: list[RunOutcome] = []
+    if args.engine == "extractive" or not args.no_baseline:
+        outcomes.append(run_extractive(cases))
+    if args.engine == "llm":
+        outcomes += _llm_runs(args, cases, err)
+    runs = [o.result for o in outcomes]
+    comparison: Comparison | None = compare(runs[-2], runs[-1], gate) if args.compare else None
+    built = report.build(cases, runs, comparison)
+    paths = report.write(built, outcomes, args.output_dir)
+    gold = built.cases
+    out.print(
+        f"{len(gold)} case(s), {sum(c.articles for c in gold)} articles; labelled: "
+        f"{sum(c.gold_facts for c in gold)} facts, {sum(c.gold_consensus for c in gold)} consensus items, "
+        f"{sum(c.gold_discrepancies for c in gold)} discrepancies",
+        highlight=False,
+    )
+    out.print(table(runs, comparison))
+    if not args.quiet:
+        err.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
+    if comparison is None:
+        return 0
+    if comparison.passed:
+        out.print(
+            f"gate passed: {comparison.b} is not worse than {comparison.a} on any gated metric",
+            style="green",
+            markup=False,
+            highlight=False,
+        )
+        return 0
+    err.print(comparison.failure_line(), style="red", markup=False, highlight=False)
+    return 1
