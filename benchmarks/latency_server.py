@@ -14,10 +14,10 @@ import argparse
 import asyncio
 import json
 import signal
-import time
 from typing import Any
 
 from summarizer.batch.fakemodel import answer
+from summarizer.fakeserver import chat_completion
 
 _count = 0
 
@@ -25,39 +25,11 @@ _count = 0
 def completion(request: dict[str, Any]) -> dict[str, Any]:
     global _count
     _count += 1
-    name = "answer"
-    choice = request.get("tool_choice")
-    if isinstance(choice, dict):
-        name = choice.get("function", {}).get("name", name)
-    elif request.get("tools"):
-        name = request["tools"][0]["function"]["name"]
     arguments = json.dumps(answer(request))
     prompt_tokens = sum(len(str(m.get("content") or "")) for m in request.get("messages") or []) // 4
-    completion_tokens = len(arguments) // 4
-    return {
-        "id": f"chatcmpl-{_count}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", "bench-model"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {"id": f"call_{_count}", "type": "function", "function": {"name": name, "arguments": arguments}}
-                    ],
-                },
-                "finish_reason": "tool_calls",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+    return chat_completion(
+        request, _count, arguments=arguments, usage=(prompt_tokens, len(arguments) // 4), model="bench-model"
+    )
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float, model: str) -> None:

@@ -151,17 +151,8 @@ def article_extraction(article: Article) -> ArticleExtraction:
 
 def summarize_article(article: Article) -> ArticleSummary:
     started = time.perf_counter()
-    grounding = ArticleGrounding(article)
-    headline, summary, facts, entities, dropped = grounding.resolve(article_extraction(article))
-    return ArticleSummary(
-        article_id=article.id,
-        headline=headline,
-        summary=summary,
-        facts=facts,
-        entities=entities,
-        dropped=dropped,
-        stats=CallStats(seconds=round(time.perf_counter() - started, 3)),
-    )
+    extraction = article_extraction(article)
+    return ArticleGrounding(article).summary(extraction, CallStats(seconds=round(time.perf_counter() - started, 3)))
 
 
 # -- across articles ------------------------------------------------------------------------------

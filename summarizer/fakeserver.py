@@ -161,36 +161,49 @@ class ScriptedServer:
             self._server.server_close()
 
     def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": None}
+        n = len(self.requests)
         if reply.kind == "tool":
-            name = "answer"
-            choice = request.get("tool_choice")
-            if isinstance(choice, dict):
-                name = choice.get("function", {}).get("name", name)
-            elif request.get("tools"):
-                name = request["tools"][0]["function"]["name"]
             arguments = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-            message["tool_calls"] = [
-                {
-                    "id": f"call_{len(self.requests)}",
-                    "type": "function",
-                    "function": {"name": name, "arguments": arguments},
-                }
-            ]
-            finish = "tool_calls"
-        else:
-            message["content"] = reply.body
-            finish = "stop"
-        prompt_tokens, completion_tokens = reply.usage
-        return {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.get("model", self.model),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
+            return chat_completion(request, n, arguments=arguments, usage=reply.usage, model=self.model)
+        return chat_completion(request, n, content=reply.body, usage=reply.usage, model=self.model)
+
+
+def requested_tool(request: dict[str, Any]) -> str:
+    """The function a chat request forces (tool_choice) or offers first; "answer" if none."""
+    choice = request.get("tool_choice")
+    if isinstance(choice, dict):
+        return str(choice.get("function", {}).get("name", "answer"))
+    if request.get("tools"):
+        return str(request["tools"][0]["function"]["name"])
+    return "answer"
+
+
+def chat_completion(
+    request: dict[str, Any],
+    n: int,
+    *,
+    arguments: str | None = None,
+    content: str | None = None,
+    usage: tuple[int, int] = (100, 50),
+    model: str = "scripted-model",
+) -> dict[str, Any]:
+    """A chat.completion body: a call of the requested tool with ``arguments``, or plain ``content``."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    finish = "stop"
+    if arguments is not None:
+        function = {"name": requested_tool(request), "arguments": arguments}
+        message["tool_calls"] = [{"id": f"call_{n}", "type": "function", "function": function}]
+        finish = "tool_calls"
+    prompt_tokens, completion_tokens = usage
+    return {
+        "id": f"chatcmpl-{n}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", model),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

@@ -17,9 +17,11 @@ from pydantic import BaseModel, ValidationError
 from summarizer.claims import Unsupported, fold, numbers, unsupported
 from summarizer.schemas import (
     ArticleExtraction,
+    ArticleSummary,
     BriefClaim,
     BriefExtraction,
     BriefPoint,
+    CallStats,
     Citation,
     CitedSentence,
     Claim,
@@ -163,6 +165,19 @@ class ArticleGrounding:
             if checked.reason:
                 errors.append(f"facts[{i}] {_short(fact.statement)!r}: {checked.reason}")
         return errors
+
+    def summary(self, answer: ArticleExtraction, stats: CallStats, dropped: Sequence[Dropped] = ()) -> ArticleSummary:
+        """The shippable summary of ``answer``: ``resolve`` packaged with the call's stats."""
+        headline, summary, facts, entities, more = self.resolve(answer)
+        return ArticleSummary(
+            article_id=self.article.id,
+            headline=headline,
+            summary=summary,
+            facts=facts,
+            entities=entities,
+            dropped=[*dropped, *more],
+            stats=stats,
+        )
 
     def resolve(self, answer: ArticleExtraction) -> tuple[str, list[Claim], list[Fact], list[Entity], list[Dropped]]:
         """The shippable parts of ``answer``; everything else goes to the dropped list with its reason."""

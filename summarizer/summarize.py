@@ -120,22 +120,9 @@ async def summarize_article(
         extraction = salvaged
         dropped.extend(rejected_as_dropped(article.id, rejected))
     assert isinstance(extraction, ArticleExtraction)
-    headline, summary, facts, entities, more = grounding.resolve(extraction)
-    dropped.extend(more)
-    return ArticleSummary(
-        article_id=article.id,
-        headline=headline,
-        summary=summary,
-        facts=facts,
-        entities=entities,
-        dropped=dropped,
-        stats=answer.stats,
-    )
+    return grounding.summary(extraction, answer.stats, dropped)
 
 
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else ""
-
-
-__all__ = ["numbered_sentences", "summarize_article", "summary_messages"]
