@@ -8,6 +8,7 @@ All article text is escaped: it is data, and may be hostile.
 from __future__ import annotations
 
 import html
+import io
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -63,9 +64,9 @@ def render(brief: Brief, fmt: str, *, console: Console | None = None) -> str:
         if console is not None:
             console.print(to_rich(brief))
             return ""
-        capture = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+        capture = Console(width=100, file=io.StringIO(), color_system=None)
         capture.print(to_rich(brief))
-        return capture.export_text()
+        return capture.file.getvalue()  # type: ignore[attr-defined]
     raise ConfigurationError(f"unknown format {fmt!r}")
 
 

@@ -114,7 +114,8 @@ def test_a_stop_signal_ends_the_run_cleanly_and_says_how_to_resume(
 ) -> None:
     feed, _ = inbox
     store = tmp_path / "batch.db"
-    with ScriptedServer(default=responder(delay=0.08)) as server:
+    # Slow enough that most articles are still pending when the signal lands, even on a busy machine.
+    with ScriptedServer(default=responder(delay=0.4)) as server:
         process = start(feed, store, server)
         wait_for_done(process, store, 5)
         os.kill(process.pid, stop)
