@@ -24,7 +24,16 @@ def start(feed: Path, store: Path, server: ScriptedServer) -> subprocess.Popen[s
         sys.executable, "-m", "summarizer", "batch", str(feed), "--store", str(store), "--base-url", server.base_url,
         "--model", "scripted", "--concurrency", "4", "--quiet",
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a parent started in the background (as CI may be) ignores SIGINT, and a
+        # child inherits that, so Ctrl-C would never reach it. Restore the default before exec.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def done_ids(store: Path) -> set[int]:
