@@ -3,21 +3,7 @@ import asyncio
 import pytest
 
 from summarizer.batch.limits import RateLimiter
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.fakes import FakeTime
 
 
 def make(rpm: float | None = None, tpm: float | None = None) -> tuple[RateLimiter, FakeTime]:

@@ -19,6 +19,7 @@ from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import resolve
 from summarizer.templates import load_prompts
+from tests.fakes import FakeTime
 
 FAST_RETRY = RetryPolicy(attempts=4, initial=0.01, maximum=0.05, jitter=0.01)
 
@@ -79,21 +80,6 @@ def summary_requests_in(requests: list[dict[str, Any]], titles: list[str]) -> Co
             continue
         found.update(title for title in titles if title in user_text(request))
     return found
-
-
-class FakeTime:
-    """A clock that moves only when slept on, recording each sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
