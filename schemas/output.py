@@ -167,3 +167,10 @@ class Brief(_Out):
     dropped: list[Dropped] = Field(default_factory=list)
     """Every claim removed anywhere in the run (summaries and brief), with its reason."""
     stats: CallStats = Field(default_factory=CallStats)
+
+    def claims(self) -> list[Claim]:
+        """Every shipped claim: summary sentences, facts, and each section of the brief."""
+        found: list[Claim] = [c for s in self.summaries for c in (*s.summary, *s.facts)]
+        found += [*self.overview, *self.consensus, *self.timeline, *self.single_source]
+        found += [side for d in self.discrepancies for side in d.sides]
+        return found

@@ -187,7 +187,7 @@ def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str,
 
 def _provider_error(exc: openai.OpenAIError, model: str) -> ProviderError:
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        return ProviderError(f"cannot reach the model server: {_describe(exc)}")
+        return ProviderError(f"cannot reach the model server: {_describe(exc)}", unreachable=True)
     if isinstance(exc, openai.AuthenticationError):
         return ProviderError(f"the model server refused the API key (HTTP {exc.status_code})")
     if isinstance(exc, openai.NotFoundError):

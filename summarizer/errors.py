@@ -29,6 +29,11 @@ class ProviderError(SummarizerError):
 
     exit_code = 4
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+        """True when no answer came back at all (connection refused, timeout), not an HTTP error."""
+
 
 class ModelOutputError(SummarizerError):
     """The model's answer could not be parsed into the expected structure, even after re-asks."""

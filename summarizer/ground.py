@@ -422,49 +422,30 @@ class BriefGrounding:
         return TimelineEntry(**{**claim.model_dump(), "text": item.event.strip()}, date=item.date.strip()), None
 
     def __call__(self, answer: BriefExtraction) -> list[str]:
-        return [f"{where} {_short(text)!r}: {reason}" for where, text, reason in self._problems(answer)]
+        return [f"{where} {_short(text)!r}: {reason}" for where, text, _, _, reason in self._walk(answer) if reason]
 
-    def _problems(self, answer: BriefExtraction) -> list[tuple[str, str, str]]:
-        problems = []
-        for where, text, reason in self._walk(answer):
-            if reason:
-                problems.append((where, text, reason))
-        return problems
-
-    def _walk(self, answer: BriefExtraction) -> Iterable[tuple[str, str, str | None]]:
+    def _walk(self, answer: BriefExtraction) -> Iterable[tuple[str, str, list[str], Any, str | None]]:
+        """Each item of the answer checked once: (where, text, cited IDs, resolved item or None, reason)."""
         for i, p in enumerate(answer.overview):
-            yield f"overview[{i}]", p.text, self.check(p.text, p.cites)[1]
+            yield (f"overview[{i}]", p.text, p.cites, *self.check(p.text, p.cites))
         for i, p in enumerate(answer.consensus):
-            yield f"consensus[{i}]", p.text, self.check(p.text, p.cites, min_articles=2)[1]
+            yield (f"consensus[{i}]", p.text, p.cites, *self.check(p.text, p.cites, min_articles=2))
         for i, d in enumerate(answer.discrepancies):
-            yield f"discrepancies[{i}]", d.topic, self._discrepancy(d)[1]
+            yield (f"discrepancies[{i}]", d.topic, [c for side in d.sides for c in side.cites], *self._discrepancy(d))
         for i, t in enumerate(answer.timeline):
-            yield f"timeline[{i}]", f"{t.date}: {t.event}", self._timeline(t)[1]
+            yield (f"timeline[{i}]", f"{t.date}: {t.event}", t.cites, *self._timeline(t))
 
     def resolve(
         self, answer: BriefExtraction
     ) -> tuple[list[BriefClaim], list[BriefClaim], list[DiscrepancyOut], list[TimelineEntry], list[Dropped]]:
-        overview: list[BriefClaim] = []
-        consensus: list[BriefClaim] = []
-        discrepancies: list[DiscrepancyOut] = []
-        timeline: list[TimelineEntry] = []
+        kept: dict[str, list[Any]] = {"overview": [], "consensus": [], "discrepancies": [], "timeline": []}
         dropped: list[Dropped] = []
         seen: set[str] = set()
-
-        def keep(where: str, text: str, cited: list[str], result: Any, reason: str | None, into: list[Any]) -> None:
-            reason = reason or _duplicate(f"{where.split('[')[0]}:{text}", seen)
+        for where, text, cited, result, reason in self._walk(answer):
+            section = where.split("[")[0]
+            reason = reason or _duplicate(f"{section}:{text}", seen)
             if result is None or reason:
                 dropped.append(Dropped(where=f"brief.{where}", claim=text, reason=reason or "invalid", cited=cited))
             else:
-                into.append(result)
-
-        for i, p in enumerate(answer.overview):
-            keep(f"overview[{i}]", p.text, p.cites, *self.check(p.text, p.cites), overview)
-        for i, p in enumerate(answer.consensus):
-            keep(f"consensus[{i}]", p.text, p.cites, *self.check(p.text, p.cites, min_articles=2), consensus)
-        for i, d in enumerate(answer.discrepancies):
-            cited = [c for s in d.sides for c in s.cites]
-            keep(f"discrepancies[{i}]", d.topic, cited, *self._discrepancy(d), discrepancies)
-        for i, t in enumerate(answer.timeline):
-            keep(f"timeline[{i}]", f"{t.date}: {t.event}", t.cites, *self._timeline(t), timeline)
-        return overview, consensus, discrepancies, timeline, dropped
+                kept[section].append(result)
+        return kept["overview"], kept["consensus"], kept["discrepancies"], kept["timeline"], dropped

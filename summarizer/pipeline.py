@@ -67,6 +67,7 @@ async def summarize_all(
 ) -> list[ArticleSummary]:
     """Per-article summaries, ``job.concurrency`` at a time. A provider failure fails that article only."""
     gate = asyncio.Semaphore(max(job.concurrency, 1))
+    unreachable: list[ProviderError] = []
 
     async def one(article: Article) -> ArticleSummary:
         async with gate:
@@ -81,14 +82,15 @@ async def summarize_all(
                     cache=job.cache,
                 )
             except ProviderError as exc:
+                if exc.unreachable:
+                    unreachable.append(exc)
                 result = ArticleSummary(article_id=article.id, status="failed", error=str(exc), headline=article.title)
             job._notify("summarized", article.id)
             return result
 
     summaries = list(await asyncio.gather(*(one(a) for a in articles)))
-    failures = [s for s in summaries if s.status == "failed" and s.error and s.error.startswith("cannot reach")]
-    if summaries and len(failures) == len(summaries):
-        raise ProviderError(failures[0].error or "the model server failed")
+    if summaries and len(unreachable) == len(summaries):
+        raise unreachable[0]  # nothing answered at all: one clear error beats N failed articles
     return summaries
 
 

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from summarizer.errors import ConfigurationError
-from summarizer.schemas import ArticleExtraction, Brief, BriefExtraction, Citation, Claim
+from summarizer.schemas import ArticleExtraction, Brief, BriefExtraction, Citation
 
 SCHEMAS = {"brief": Brief, "article-extraction": ArticleExtraction, "brief-extraction": BriefExtraction}
 
@@ -41,11 +41,7 @@ def markers(citations: Sequence[Citation]) -> str:
 def cited_sentences(brief: Brief) -> list[Citation]:
     """Every distinct cited sentence, in article and sentence order."""
     seen: dict[tuple[str, str], Citation] = {}
-    claims: list[Claim] = [*brief.overview, *brief.consensus, *brief.timeline, *brief.single_source]
-    claims += [side for d in brief.discrepancies for side in d.sides]
-    for s in brief.summaries:
-        claims += [*s.summary, *s.facts]
-    for claim in claims:
+    for claim in brief.claims():
         for c in claim.citations:
             seen.setdefault((c.article_id, c.sentence_id), c)
     order = {a.id: i for i, a in enumerate(brief.articles)}

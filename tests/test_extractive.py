@@ -22,13 +22,7 @@ def test_seed_brief_is_valid_cited_and_grounded(seeds_dir: Path) -> None:
     assert Brief.model_validate_json(brief.model_dump_json()) == brief
     assert (brief.run.engine, brief.run.provider, brief.run.model) == ("extractive", "none", "extractive")
     texts = {a.id: a.text for a in brief.articles}
-    claims = [c for s in brief.summaries for c in (*s.summary, *s.facts)]
-    claims += [
-        *brief.overview,
-        *brief.consensus,
-        *brief.timeline,
-        *(side for d in brief.discrepancies for side in d.sides),
-    ]
+    claims = brief.claims()
     assert claims and not brief.dropped
     for claim in claims:
         assert claim.citations

@@ -23,14 +23,6 @@ pytestmark = pytest.mark.llama
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def shipped_claims(brief: Brief) -> list:  # type: ignore[type-arg]
-    claims = [*brief.overview, *brief.consensus, *brief.timeline, *brief.single_source]
-    claims += [side for d in brief.discrepancies for side in d.sides]
-    for s in brief.summaries:
-        claims += [*s.summary, *s.facts]
-    return claims
-
-
 def test_json_schema_mode_is_rejected_there_and_tools_mode_is_what_we_use(llama_base_url: str) -> None:
     client = openai.OpenAI(base_url=llama_base_url, api_key="none", max_retries=0)
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
@@ -55,7 +47,7 @@ def test_brief_of_the_seeds_is_schema_valid_and_every_citation_resolves(
     jsonschema.validate(data, json.loads((ROOT / "schemas" / "brief.schema.json").read_text()))
     brief = Brief.model_validate(data)
     texts = {a.id: a.text for a in brief.articles}
-    claims = shipped_claims(brief)
+    claims = brief.claims()
     assert claims, "the embedded model produced no grounded claim at all"
     for claim in claims:
         assert claim.citations
@@ -89,7 +81,7 @@ def test_injected_instructions_yield_no_unsupported_claim(llama_base_url: str, c
     provider = resolve(base_url=llama_base_url, model=first_served_model(llama_base_url, None), env={})
     settings = Settings(copy_mode=copy_mode, max_attempts=2, max_tokens=600)
     brief = asyncio.run(brief_articles(articles, Job(provider=provider, settings=settings), cross_article=False))
-    for claim in shipped_claims(brief):
+    for claim in brief.claims():
         evidence = "\n".join(c.text for c in claim.citations)
         assert not unsupported(claim.text, evidence), claim.text
         if "900" in claim.text:
