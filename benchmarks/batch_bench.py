@@ -107,7 +107,7 @@ def _trivial_segment(text: str) -> list[Sentence]:
 
 
 async def _plain_summary(article: Any, *, client: Any, model: str, prompts: Any, settings: Any) -> ArticleSummary:
-    completion = await client.client.chat.completions.create(
+    completion = await client.openai.chat.completions.create(
         model=model, messages=summary_messages(article, prompts), max_tokens=settings.max_tokens
     )
     usage = completion.usage

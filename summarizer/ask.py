@@ -1,13 +1,25 @@
 """Call the model for one structured answer, re-asking on validation errors within a budget.
 
-instructor does the re-asking: a pydantic or grounding error goes back to the model as a
-message naming the exact problem. We bound it twice, by attempts and by tokens, and we keep
-every raw answer the model gave, so that when the budget runs out the caller can still keep
-the claims that *were* grounded from the best attempt instead of losing the whole article.
+The loop is ours; the per-mode knowledge is instructor's. instructor's mode handlers (its
+public ``instructor.v2.mode_registry``) shape the request for the chosen mode (a forced tool
+call, ``response_format``, or a schema in the prompt), parse the answer into the pydantic
+model with our validation context, and phrase the re-ask that sends a validation error back
+to the model. We do not call ``AsyncInstructor.create``, for two reasons:
+
+- **Article text is data, never a template.** Given a validation ``context``, instructor
+  renders every message as a Jinja template, so an article containing ``{{ 7*7 }}`` reached
+  the model as ``49`` and a stray ``{%`` failed the request.
+- **Cost per call.** It rebuilds the request model and its JSON schema on every call (about
+  5 ms of CPU each); here the request shape is built once per response model.
+
+We bound the re-asks twice, by attempts and by tokens, and keep every raw answer the model
+gave, so that when the budget runs out the caller can still keep the claims that *were*
+grounded from the best attempt instead of losing the whole article.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -16,19 +28,38 @@ from typing import Any, Generic, TypeVar
 
 import instructor
 import openai
-from instructor.core.hooks import Hooks
+from instructor.core import InstructorError
+from instructor.v2 import Provider as InstructorProvider
+from instructor.v2 import mode_registry
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.errors import ModelOutputError, ProviderError
+from summarizer.errors import ProviderError
 from summarizer.schemas import CallStats
 from summarizer.settings import Settings
 
-__all__ = ["Answer", "Settings", "ask", "payload_of"]
+__all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+
+_FAILED_ANSWER = (ValidationError, json.JSONDecodeError, InstructorError, AssertionError)
+"""What a bad answer raises while being parsed: invalid against the schema or the grounding, not
+JSON, cut off at max_tokens (IncompleteOutputException), no tool call (ResponseParsingError), or
+a refusal (instructor raises AssertionError for those)."""
+
+
+@dataclass
+class ModelClient:
+    """The openai client for one backend and the instructor mode its requests use."""
+
+    openai: openai.AsyncOpenAI
+    mode: instructor.Mode = instructor.Mode.TOOLS
+
+    async def close(self) -> None:
+        await self.openai.close()
 
 
 @dataclass
@@ -80,8 +111,37 @@ def _usage(completion: Any) -> tuple[int, int]:
     return int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0)
 
 
+@functools.lru_cache(maxsize=4096)
+def _request_shape(response_model: type[BaseModel], mode: instructor.Mode) -> tuple[type[BaseModel], dict[str, Any]]:
+    """instructor's request for ``response_model`` in ``mode``, minus the messages, built once per model.
+
+    The empty ``messages`` it returns tells whether the mode leaves the conversation alone
+    (tools, json_schema) or writes the schema into it (json, md_json): then
+    :func:`_request` asks the handler again for each conversation.
+    """
+    handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
+    prepared, kwargs = handlers.request_handler(response_model=response_model, kwargs={"messages": []})
+    return prepared, kwargs
+
+
+def _request(
+    response_model: type[BaseModel], mode: instructor.Mode, messages: list[dict[str, Any]]
+) -> tuple[type[BaseModel], dict[str, Any]]:
+    prepared, shape = _request_shape(response_model, mode)
+    if not shape["messages"]:
+        return prepared, {**shape, "messages": list(messages)}
+    handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
+    _, kwargs = handlers.request_handler(response_model=prepared, kwargs={"messages": list(messages)})
+    return prepared, kwargs
+
+
+@functools.lru_cache(maxsize=4096)
+def _schema_text(response_model: type[BaseModel]) -> str:
+    return json.dumps(response_model.model_json_schema(), sort_keys=True)
+
+
 async def ask(
-    client: instructor.AsyncInstructor,
+    client: ModelClient,
     *,
     model: str,
     messages: list[dict[str, Any]],
@@ -96,50 +156,63 @@ async def ask(
     client's own retries). Validation failures never raise: they come back as an Answer with
     ``value=None`` and the payloads, for the caller to salvage. ``context`` is the pydantic
     validation context (``"grounding"``: the checker; ``"copy_text"``: copy mode's sentence
-    texts by ID). With a ``cache``, an identical
-    request (model, messages, schema, settings) is answered from it without a model call.
+    texts by ID); it never touches the messages. With a ``cache``, an identical request
+    (model, messages, schema, settings) is answered from it without a model call.
     """
     key = None
     if cache is not None:
         key = cache_key(
             model=model,
             messages=messages,
-            schema=response_model.model_json_schema(),
-            mode=str(getattr(client, "mode", "")),
+            schema=json.loads(_schema_text(response_model)),
+            mode=str(client.mode),
             settings=asdict(settings),
         )
         if (hit := cache.get(key)) is not None:
             return _from_cache(hit, response_model, context)
-    completions: list[Any] = []
-    hooks = Hooks()
-    hooks.on("completion:response", completions.append)
+    handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, client.mode)
+    prepared, request = _request(response_model, client.mode, messages)
+    request.update(model=model, temperature=settings.temperature, max_tokens=settings.max_tokens)
+    if settings.seed is not None:
+        request["seed"] = settings.seed
     started = time.perf_counter()
-    value: T | None = None
+    completions: list[ChatCompletion] = []
     errors: list[str] = []
-    try:
-        value = await client.create(
-            model=model,
-            messages=messages,  # type: ignore[arg-type]
-            response_model=response_model,
-            max_retries=max(settings.max_attempts - 1, 0),
-            token_budget=settings.token_budget,
-            context=context,
-            temperature=settings.temperature,
-            seed=settings.seed,
-            max_tokens=settings.max_tokens,
-            hooks=hooks,
-        )
-    except instructor.core.InstructorRetryException as exc:
-        # instructor wraps transport failures too; those are the provider's fault, not the answer's.
-        cause = exc.__cause__
-        if isinstance(cause, openai.OpenAIError) and not exc.failed_attempts:
-            raise _provider_error(cause, model) from cause
-        if isinstance(cause, json.JSONDecodeError) and not exc.failed_attempts:
-            raise ProviderError("the model server sent a malformed response body") from cause
-        errors = [str(a.exception) for a in (exc.failed_attempts or [])] or [str(exc)]
-        log.info("model answer failed validation after %d attempt(s)", len(completions))
-    except openai.OpenAIError as exc:
-        raise _provider_error(exc, model) from exc
+    value: T | None = None
+    spent = 0
+    for attempt in range(1, max(settings.max_attempts, 1) + 1):
+        try:
+            # client.post, not chat.completions.create: the request is already a plain JSON body,
+            # and create() re-walks every message against its TypedDicts (about 0.6 ms a call).
+            completion = await client.openai.post("/chat/completions", body=request, cast_to=ChatCompletion)
+        except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
+            # A garbled body (a proxy or server glitch), not an answer: ask the same again, within the attempts.
+            errors.append("the model server sent a malformed response body")
+            if attempt < settings.max_attempts:
+                continue
+            if not completions:
+                raise _provider_error(exc, model) from exc
+            break
+        except openai.OpenAIError as exc:
+            if not completions:
+                raise _provider_error(exc, model) from exc
+            # A failure during a re-ask: keep the answers we have for the caller to salvage.
+            errors.append(f"the re-ask failed: {_describe(exc)}")
+            break
+        completions.append(completion)
+        try:
+            parsed = handlers.response_parser(
+                response=completion, response_model=prepared, validation_context=context, strict=True, stream=False
+            )
+        except _FAILED_ANSWER as exc:
+            errors.append(str(exc) or type(exc).__name__)
+            spent += sum(_usage(completion))
+            if attempt >= settings.max_attempts or spent >= settings.token_budget:
+                break
+            request = handlers.reask_handler(kwargs=request, response=completion, exception=exc)
+            continue
+        value = parsed
+        break
     stats = CallStats(
         calls=len(completions),
         reasks=max(len(completions) - 1, 0),
@@ -156,8 +229,6 @@ async def ask(
         stats.seconds,
         "" if value is not None else " (failed validation)",
     )
-    if value is None and not completions:
-        raise ModelOutputError("the model returned nothing parseable")
     answer = Answer(value=value, payloads=[payload_of(c) for c in completions], errors=errors, stats=stats)
     if cache is not None and key is not None:
         cache.put(
@@ -185,7 +256,9 @@ def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str,
     return Answer(value=value, payloads=payloads, errors=list(hit.get("errors") or []), stats=stats)
 
 
-def _provider_error(exc: openai.OpenAIError, model: str) -> ProviderError:
+def _provider_error(exc: Exception, model: str) -> ProviderError:
+    if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError):
+        return ProviderError("the model server sent a malformed response body")
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return ProviderError(f"cannot reach the model server: {_describe(exc)}", unreachable=True)
     if isinstance(exc, openai.AuthenticationError):

@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import instructor
-
-from summarizer.ask import Settings, ask
+from summarizer.ask import ModelClient, Settings, ask
 from summarizer.cache import ResponseCache
 from summarizer.ground import BRIEF_LISTS, BriefGrounding, best_attempt, rejected_as_dropped
 from summarizer.schemas import (
@@ -87,7 +85,7 @@ async def build_brief(
     articles: Sequence[Article],
     summaries: Sequence[ArticleSummary],
     *,
-    client: instructor.AsyncInstructor,
+    client: ModelClient,
     model: str,
     prompts: PromptSet,
     settings: Settings,

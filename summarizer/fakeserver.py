@@ -31,11 +31,20 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     usage: tuple[int, int] = (100, 50)
+    finish: str | None = None
+    """The choice's finish_reason when not the usual one ("length": cut off at max_tokens)."""
 
     @classmethod
-    def tool(cls, arguments: dict[str, Any] | str, *, delay: float = 0.0, usage: tuple[int, int] = (100, 50)) -> Reply:
+    def tool(
+        cls,
+        arguments: dict[str, Any] | str,
+        *,
+        delay: float = 0.0,
+        usage: tuple[int, int] = (100, 50),
+        finish: str | None = None,
+    ) -> Reply:
         """A completion whose first tool call carries ``arguments`` (a dict, or a raw string)."""
-        return cls("tool", arguments, delay=delay, usage=usage)
+        return cls("tool", arguments, delay=delay, usage=usage, finish=finish)
 
     @classmethod
     def content(cls, text: str, *, delay: float = 0.0) -> Reply:
@@ -164,8 +173,10 @@ class ScriptedServer:
         n = len(self.requests)
         if reply.kind == "tool":
             arguments = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-            return chat_completion(request, n, arguments=arguments, usage=reply.usage, model=self.model)
-        return chat_completion(request, n, content=reply.body, usage=reply.usage, model=self.model)
+            return chat_completion(
+                request, n, arguments=arguments, usage=reply.usage, model=self.model, finish=reply.finish
+            )
+        return chat_completion(request, n, content=reply.body, usage=reply.usage, model=self.model, finish=reply.finish)
 
 
 def requested_tool(request: dict[str, Any]) -> str:
@@ -186,14 +197,14 @@ def chat_completion(
     content: str | None = None,
     usage: tuple[int, int] = (100, 50),
     model: str = "scripted-model",
+    finish: str | None = None,
 ) -> dict[str, Any]:
     """A chat.completion body: a call of the requested tool with ``arguments``, or plain ``content``."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
-    finish = "stop"
     if arguments is not None:
         function = {"name": requested_tool(request), "arguments": arguments}
         message["tool_calls"] = [{"id": f"call_{n}", "type": "function", "function": function}]
-        finish = "tool_calls"
+    finish = finish or ("tool_calls" if arguments is not None else "stop")
     prompt_tokens, completion_tokens = usage
     return {
         "id": f"chatcmpl-{n}",

@@ -14,9 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import instructor
-
-from summarizer.ask import Settings
+from summarizer.ask import ModelClient, Settings
 from summarizer.brief import BriefParts, build_brief, single_source
 from summarizer.cache import ResponseCache
 from summarizer.errors import ProviderError
@@ -62,9 +60,7 @@ class Job:
             self.progress(stage, detail)
 
 
-async def summarize_all(
-    articles: Sequence[Article], job: Job, client: instructor.AsyncInstructor
-) -> list[ArticleSummary]:
+async def summarize_all(articles: Sequence[Article], job: Job, client: ModelClient) -> list[ArticleSummary]:
     """Per-article summaries, ``job.concurrency`` at a time. A provider failure fails that article only."""
     gate = asyncio.Semaphore(max(job.concurrency, 1))
     unreachable: list[ProviderError] = []

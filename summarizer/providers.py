@@ -33,6 +33,7 @@ import httpx
 import instructor
 import openai
 
+from summarizer.ask import ModelClient
 from summarizer.errors import ConfigurationError, ProviderError
 
 log = logging.getLogger(__name__)
@@ -75,14 +76,14 @@ class Provider:
             "embedded": "embedded",
         }[self.kind]
 
-    def async_client(self) -> instructor.AsyncInstructor:
+    def async_client(self) -> ModelClient:
         raw = openai.AsyncOpenAI(
             api_key=self.api_key or "not-needed",
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
         )
-        return instructor.from_openai(raw, mode=self.mode)
+        return ModelClient(raw, mode=self.mode)
 
 
 def resolve(

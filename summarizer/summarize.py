@@ -6,9 +6,7 @@ import logging
 import re
 from typing import Any
 
-import instructor
-
-from summarizer.ask import Settings, ask
+from summarizer.ask import ModelClient, Settings, ask
 from summarizer.cache import ResponseCache
 from summarizer.claims import name_phrases
 from summarizer.ground import ARTICLE_LISTS, ArticleGrounding, best_attempt, rejected_as_dropped
@@ -71,7 +69,7 @@ def summary_messages(article: Article, prompts: PromptSet) -> list[dict[str, str
 async def summarize_article(
     article: Article,
     *,
-    client: instructor.AsyncInstructor,
+    client: ModelClient,
     model: str,
     prompts: PromptSet,
     settings: Settings,

@@ -1,4 +1,7 @@
-"""End to end through the real openai client and instructor against a scripted loopback server."""
+"""End to end through the real openai client against a scripted loopback server.
+
+Requests are shaped, answers parsed and re-asks phrased by instructor's mode handlers (see summarizer.ask).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from summarizer.ask import Settings
 from summarizer.claims import unsupported
 from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
-from summarizer.load import load
+from summarizer.load import Document, load
 from summarizer.pipeline import Job, brief_articles, summarize_all
 from summarizer.providers import Provider, resolve
 from summarizer.segment import Article, prepare
@@ -137,6 +140,38 @@ def test_malformed_tool_arguments_are_reasked(scripted: ScriptedServer, article:
 
 def _shown(article: Article) -> str:
     return "\n".join(f"[{s.id}] {s.text}" for s in article.citable)
+
+
+def test_article_text_is_never_rendered_as_a_template(scripted: ScriptedServer) -> None:
+    # instructor renders messages as Jinja templates when given a validation context; we must not.
+    text = (
+        "The council met on Monday. A resident painted {{ 7*7 }} and {{ grounding }} on the town hall. "
+        "Police found {% for x in range(3) %}spam{% endfor %} and a stray {% in the note. "
+        "The mayor said 12 windows were broken."
+    )
+    (article,) = prepare([Document(title="Graffiti {{ copy_text }}", text=text, origin="hostile.txt")])
+    scripted.enqueue(Reply.tool(copying_answer({"messages": [{"role": "user", "content": _shown(article)}]})))
+    result = summarize(article, provider_for(scripted))
+    sent = all_text(scripted.requests[0])
+    for literal in (
+        "{{ 7*7 }}",
+        "{{ grounding }}",
+        "{% for x in range(3) %}spam{% endfor %}",
+        "stray {%",
+        "{{ copy_text }}",
+    ):
+        assert literal in sent
+    assert "49" not in sent
+    assert result.status == "ok" and result.summary
+
+
+def test_an_answer_cut_off_at_max_tokens_is_reasked(scripted: ScriptedServer, article: Article) -> None:
+    good = answer_with_fact(article, "The death toll reached 322.", [toll_id(article)])
+    scripted.enqueue(Reply.tool(good, finish="length"), Reply.tool(good))
+    result = summarize(article, provider_for(scripted))
+    assert (result.stats.calls, result.stats.reasks) == (2, 1)
+    assert "max_tokens" in all_text(scripted.requests[1]) or "incomplete" in all_text(scripted.requests[1]).lower()
+    assert [f.text for f in result.facts] == ["The death toll reached 322."]
 
 
 def test_rate_limit_429_is_retried_after_retry_after(scripted: ScriptedServer, article: Article) -> None:

@@ -160,8 +160,7 @@ def test_client_uses_the_key_and_base_url() -> None:
     provider = resolve(base_url="http://127.0.0.1:9/v1", api_key=KEY, model="m", env={})
     client = provider.async_client()
     assert client.mode == instructor.Mode.TOOLS
-    raw = client.client
-    assert raw is not None
+    raw = client.openai
     assert raw.api_key == KEY
     assert str(raw.base_url).rstrip("/") == "http://127.0.0.1:9/v1"
 

@@ -11,15 +11,12 @@ The openai client's own retries are switched off (``max_retries=0``) so this pol
 only one, and each attempt goes through the rate limiter.
 
 Failures are found on the exception's cause chain: :func:`summarizer.ask.ask` raises
-:class:`~summarizer.errors.ProviderError` *from* the openai exception. When an instructor
-version wraps transport errors so that the cause is lost on the way, the error is taken
-from what :func:`capture_errors` saw through instructor's ``completion:error`` hook.
+:class:`~summarizer.errors.ProviderError` *from* the openai exception.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import email.utils
 import json
 import random
@@ -32,10 +29,6 @@ import httpx
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-_seen_errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
-    "summarizer_batch_errors", default=None
-)
-
 
 @dataclass(frozen=True)
 class Fault:
@@ -46,24 +39,6 @@ class Fault:
     retryable: bool
     message: str
     retry_after: float | None = None
-
-
-def capture_errors(client: Any) -> None:
-    """Record the errors instructor reports for each call, per asyncio task (see :func:`track`)."""
-
-    def seen(error: BaseException, *args: Any, **kwargs: Any) -> None:
-        errors = _seen_errors.get()
-        if errors is not None:
-            errors.append(error)
-
-    client.on("completion:error", seen)
-
-
-def track() -> list[BaseException]:
-    """Start recording, for the current task, the errors that :func:`capture_errors` sees."""
-    errors: list[BaseException] = []
-    _seen_errors.set(errors)
-    return errors
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -119,13 +94,9 @@ def classify_one(error: BaseException) -> Fault | None:
     return None
 
 
-def classify(exc: BaseException, seen: list[BaseException] | None = None) -> Fault | None:
-    """The transport fault behind ``exc`` (its cause chain first, then what the hook saw), if any."""
+def classify(exc: BaseException) -> Fault | None:
+    """The transport fault behind ``exc`` (on its cause chain), if any."""
     for error in _chain(exc):
-        fault = classify_one(error)
-        if fault is not None:
-            return fault
-    for error in reversed(seen or []):
         fault = classify_one(error)
         if fault is not None:
             return fault

@@ -28,13 +28,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import instructor
-
-from summarizer.ask import Settings
+from summarizer.ask import ModelClient, Settings
 from summarizer.batch import BatchError, dedupe, events
 from summarizer.batch.inbox import Item
 from summarizer.batch.limits import RateLimiter
-from summarizer.batch.retry import RetryPolicy, TransientFault, capture_errors, classify, track
+from summarizer.batch.retry import RetryPolicy, TransientFault, classify
 from summarizer.batch.store import Store, WorkItem, document_of
 from summarizer.brief import BriefParts, build_brief
 from summarizer.errors import ModelOutputError, ProviderError
@@ -362,14 +360,12 @@ class Batch:
         off: the retry policy is the only one, and every attempt passes the rate limiter.
         """
         client = replace(provider, max_retries=0).async_client()
-        capture_errors(client)
         try:
             await self._execute(plan, client)
         finally:
-            if client.client is not None:
-                await client.client.close()
+            await client.close()
 
-    async def _execute(self, plan: Plan, client: instructor.AsyncInstructor) -> None:
+    async def _execute(self, plan: Plan, client: ModelClient) -> None:
         self._client = client
         self._limiter = RateLimiter(
             self.config.requests_per_minute, self.config.tokens_per_minute, clock=self._clock, sleep=self._sleep
@@ -430,13 +426,12 @@ class Batch:
                 if before is not None:
                     before()
                 await self._limiter.acquire(estimate)
-                seen = track()
                 self.counters.in_flight += 1
                 try:
                     return await call()
                 except (ProviderError, ModelOutputError) as exc:
                     self._limiter.settle(estimated_tokens=estimate, actual_tokens=0)
-                    fault = classify(exc, seen)
+                    fault = classify(exc)
                     if fault is None:
                         raise PermanentFailure(str(exc)) from exc
                     if not fault.retryable:
