@@ -22,7 +22,6 @@ competes for this process's GIL nor counts in its memory). It prints:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -40,6 +39,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from instructor.v2 import Provider as InstructorProvider  # noqa: E402
+from instructor.v2 import mode_registry  # noqa: E402
 from summarizer.schemas import ArticleSummary, CallStats  # noqa: E402
 
 from summarizer.ask import Settings  # noqa: E402
@@ -71,12 +72,20 @@ def latency_server(latency: float) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def run_once(store_path: Path, feed: Path, base_url: str, concurrency: int) -> tuple[Counters, float, float]:
-    """One batch run in this process: (counters, wall seconds, CPU seconds)."""
+def cpu_seconds() -> float:
+    """CPU used by this process and by its finished children (the batch's workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def run_once(
+    store_path: Path, feed: Path, base_url: str, concurrency: int, workers: int
+) -> tuple[Counters, float, float]:
+    """One batch run (``workers`` processes): (counters, wall seconds, CPU seconds of all of them)."""
     provider = resolve(base_url=base_url, model="bench-model", timeout=60.0)
-    # instructor imports its OpenAI support the first time a client is made (about a second):
-    # a one-off start-up cost, paid here so the timing is the batch's own.
-    provider.async_client()
+    # instructor imports its OpenAI mode handlers on first use (a fraction of a second): a one-off
+    # start-up cost, paid here so the timing is the batch's own.
+    mode_registry.get_handlers(InstructorProvider.OPENAI, provider.mode)
     with Store(store_path) as store:
         store.lock()
         batch = Batch(
@@ -84,15 +93,15 @@ def run_once(store_path: Path, feed: Path, base_url: str, concurrency: int) -> t
             model=provider.model,
             prompts=load_prompts(),
             settings=Settings(),
-            config=BatchConfig(concurrency=concurrency),
+            config=BatchConfig(concurrency=concurrency, workers=workers),
         )
         batch.start(inbox=str(feed), provider=provider.label)
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), cpu_seconds()
         batch.ingest(inbox.read([str(feed)]))
         plan = batch.plan()
         if plan:
-            asyncio.run(batch.execute(plan, provider))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            batch.run(plan, provider)
+        wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         batch.finish("completed")
         return batch.counters, wall, cpu
 
@@ -160,8 +169,8 @@ def busy_cpus(seconds: float = 1.0) -> float | None:
     return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
 
 
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+def rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
 def main() -> None:
@@ -169,6 +178,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1, help="server latency per request, seconds")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="batch processes (default: one per CPU, as the CLI)"
+    )
     parser.add_argument("--per-event", type=int, default=10, help="articles per synthetic event (default 10)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = parser.parse_args()
@@ -187,7 +199,7 @@ def main() -> None:
         feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         results["rss_before_mib"] = round(rss_mib(), 1)
 
-        counters, wall, cpu = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency)
+        counters, wall, cpu = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency, args.workers)
         ideal_calls = counters.calls * args.latency / args.concurrency
         ideal_articles = args.articles * args.latency / args.concurrency
         results["full"] = {
@@ -204,8 +216,9 @@ def main() -> None:
             "cpu_ms_per_call": round(1000 * cpu / max(counters.calls, 1), 2),
         }
         results["peak_rss_mib"] = round(rss_mib(), 1)
+        results["peak_worker_rss_mib"] = round(rss_mib(resource.RUSAGE_CHILDREN), 1)  # the largest worker
 
-        cached, cached_wall, _ = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency)
+        cached, cached_wall, _ = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency, args.workers)
         cli_seconds, cli_line = cli_rerun_seconds(Path(tmp) / "full.db", feed, base_url)
         results["cached_rerun"] = {
             "in_process_s": round(cached_wall, 3),
@@ -217,7 +230,7 @@ def main() -> None:
         }
 
         with machinery_only():
-            counters, wall, cpu = run_once(Path(tmp) / "machinery.db", feed, base_url, args.concurrency)
+            counters, wall, cpu = run_once(Path(tmp) / "machinery.db", feed, base_url, args.concurrency, args.workers)
         ideal = counters.calls * args.latency / args.concurrency
         results["machinery"] = {
             "wall_s": round(wall, 3),
@@ -236,7 +249,7 @@ def main() -> None:
         print(f"warning: other processes kept {busy:.1f} of {results['cpus']} CPUs busy before the run; timings suffer")
     print(
         f"{args.articles} articles, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
-        f"{results['cpus']} CPU(s)\n"
+        f"{results['cpus']} CPU(s), {args.workers} worker(s)\n"
         f"full pipeline    {full['wall_s']:.2f} s for {full['calls']} calls ({full['summarized']} summaries, "
         f"{full['briefs']} briefs, {full['failed']} failed); ideal {full['ideal_calls_s']:.2f} s -> "
         f"{full['ratio_vs_calls_ideal']:.2f}x (vs N*latency/concurrency {full['ideal_articles_s']:.2f} s: "
@@ -246,7 +259,8 @@ def main() -> None:
         f"cached re-run    {rerun['in_process_s']:.3f} s in process, {rerun['cli_s']:.2f} s as a command "
         f"(of which {rerun['import_summarizer_cli_s']:.2f} s is `import summarizer.cli`); "
         f"{rerun['calls']} model calls, {rerun['skipped']} skipped\n"
-        f"peak memory      {results['peak_rss_mib']:.0f} MiB max RSS "
+        f"peak memory      {results['peak_rss_mib']:.0f} MiB max RSS, largest worker "
+        f"{results['peak_worker_rss_mib']:.0f} MiB "
         f"(after imports: {results['rss_before_mib']:.0f} MiB)"
     )
 

@@ -1,7 +1,7 @@
 """The batch against a local OpenAI-compatible server: incremental runs, duplicates, events, faults."""
 
-import asyncio
 import json
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -55,7 +55,7 @@ def run_batch(
             plan = batch.plan()
             if plan:
                 provider = resolve(base_url=server.base_url, model="scripted", timeout=timeout)
-                asyncio.run(batch.execute(plan, provider))
+                batch.run(plan, provider)
         except BaseException:
             batch.finish("failed")
             raise
@@ -146,7 +146,13 @@ def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
 
 
-def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked: list[int] = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forked.append(1) or real_fork())
     records = synthetic_articles(30, per_event=3, seed=3)
     feed = write_inbox(tmp_path / "feed.jsonl", records)
     rates = {fault: 0.08 for fault in FAULTS}
@@ -159,8 +165,9 @@ def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(tmp_
         return reply
 
     with ScriptedServer(default=counting) as server:
-        batch = run_batch(tmp_path / "b.db", [str(feed)], server, timeout=0.3, concurrency=8)
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server, timeout=0.3, concurrency=8, workers=workers)
     assert {"429", "500", "hang", "malformed", "drop"} <= set(injected), injected
+    assert len(forked) == (workers if workers > 1 else 0)
     summaries = rows(tmp_path / "b.db", "SELECT article_id, status, error, attempts FROM summaries")
     assert sorted(s["article_id"] for s in summaries) == list(range(1, 31))  # each exactly once
     assert {s["status"] for s in summaries} <= {"done", "failed"}
@@ -168,6 +175,15 @@ def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(tmp_
     assert all(s["attempts"] >= 1 for s in summaries)
     assert batch.counters.retries > 0
     assert batch.counters.summarized == sum(1 for s in summaries if s["status"] == "done") > 20
+    assert batch.counters.summarized + batch.counters.failed == 30
+    (run,) = rows(tmp_path / "b.db", "SELECT summarized, failed, calls, status FROM runs")
+    assert (run["summarized"], run["failed"], run["status"]) == (
+        batch.counters.summarized,
+        batch.counters.failed,
+        "completed",
+    )
+    briefed = rows(tmp_path / "b.db", "SELECT event_id, COUNT(*) AS n FROM briefs GROUP BY event_id")
+    assert all(b["n"] == 1 for b in briefed)  # each event briefed once, by the worker that finished it
 
 
 def test_an_article_that_keeps_failing_is_recorded_with_its_reason_and_the_batch_goes_on(tmp_path: Path) -> None:
@@ -212,6 +228,15 @@ def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path:
         assert len(server.requests) == 1
     statuses = rows(tmp_path / "b.db", "SELECT status FROM summaries")
     assert [s["status"] for s in statuses] == ["pending"] * 3
+
+
+def test_a_refused_key_in_one_worker_stops_every_worker(tmp_path: Path) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(12, per_event=2, seed=6))
+    with ScriptedServer(default=lambda r: Reply.error(401, message="bad key")) as server:
+        with pytest.raises(ProviderError, match="HTTP 401"):
+            run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=2, workers=2)
+        assert len(server.requests) <= 2  # one refused request per worker, then every worker stopped
+    assert {s["status"] for s in rows(tmp_path / "b.db", "SELECT status FROM summaries")} == {"pending"}
 
 
 def test_an_unusable_answer_fails_for_good_without_transport_retries(tmp_path: Path) -> None:

@@ -87,6 +87,13 @@ def add_parser(sub: Any) -> None:
     _store_option(run)
     work = run.add_argument_group("batch")
     work.add_argument("--concurrency", "-c", type=int, default=8, help="model requests in flight at once (default 8)")
+    work.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes sharing the work and the concurrency (default: one per CPU, Linux; 1 elsewhere)",
+    )
     work.add_argument("--rpm", type=float, help="at most this many requests per minute (default: unlimited)")
     work.add_argument("--tpm", type=float, help="at most this many tokens per minute (default: unlimited)")
     work.add_argument("--retries", type=int, default=6, help="attempts per model call for transient faults (default 6)")
@@ -126,8 +133,8 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
     from summarizer.batch.retry import RetryPolicy
     from summarizer.errors import ConfigurationError
 
-    if args.concurrency < 1 or args.retries < 1:
-        raise ConfigurationError("--concurrency and --retries must be at least 1")
+    if args.concurrency < 1 or args.retries < 1 or (args.workers is not None and args.workers < 1):
+        raise ConfigurationError("--concurrency, --retries and --workers must be at least 1")
     if (args.rpm is not None and args.rpm <= 0) or (args.tpm is not None and args.tpm <= 0):
         raise ConfigurationError("--rpm and --tpm must be positive")
     return BatchConfig(
@@ -143,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         max_brief_articles=args.max_brief_articles,
         retry_failed=args.retry_failed,
         max_bytes=args.max_bytes,
+        workers=args.workers or os.cpu_count() or 1,
     )
 
 
@@ -175,6 +183,7 @@ class Display:
                 TextColumn("{task.fields[stats]}"),
                 console=err,
                 transient=False,
+                auto_refresh=False,  # refreshed on the batch's ticks: no display thread, so workers can fork
             )
 
     @contextlib.contextmanager
@@ -202,6 +211,7 @@ class Display:
                 completed=counters.seen,
                 stats=f"{counters.new} new, {counters.duplicates} duplicates, {counters.input_errors} unreadable",
             )
+            self.progress.refresh()
             return
         if "articles" in self._tasks:
             self.progress.update(
@@ -216,6 +226,8 @@ class Display:
                 completed=counters.briefs + counters.briefs_failed,
                 stats=f"[green]✓ {counters.briefs}[/] [red]✗ {counters.briefs_failed}[/]",
             )
+        if what == "tick":
+            self.progress.refresh()
 
     def finish_ingest(self) -> None:
         if self.progress is not None and "ingest" in self._tasks:
@@ -231,20 +243,6 @@ def _model_name(provider: Any) -> str:
     if provider.model:
         return str(provider.model)
     return first_served_model(provider.base_url or "", provider.api_key)
-
-
-async def _execute(batch: Batch, plan: Plan, provider: Any) -> None:
-    """Run the plan; SIGTERM (e.g. a scheduler's timeout) stops it like Ctrl-C."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        await batch.execute(plan, provider)
-    finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -279,7 +277,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
                         display.begin(plan)
                         notice_embedded(provider, err)
                         with running(replace(provider, model=model)) as ready:
-                            asyncio.run(_execute(batch, plan, ready))
+                            batch.run(plan, ready)
             except (KeyboardInterrupt, asyncio.CancelledError):
                 batch.finish("interrupted")
                 err.print(_interrupted_message(batch.counters, args), highlight=False, markup=False, soft_wrap=True)

@@ -19,9 +19,11 @@ an article that still fails is recorded as failed with its reason, and the batch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,6 +32,7 @@ from typing import Any
 
 from summarizer.ask import ModelClient, Settings
 from summarizer.batch import BatchError, dedupe, events
+from summarizer.batch import workers as parallel
 from summarizer.batch.inbox import Item
 from summarizer.batch.limits import RateLimiter
 from summarizer.batch.retry import RetryPolicy, TransientFault, classify
@@ -66,6 +69,8 @@ class BatchConfig:
     retry_failed: bool = False
     """Also retry articles that failed for good (unusable answers), not only transient failures."""
     max_bytes: int = MAX_BYTES
+    workers: int = 1
+    """Processes executing the plan (see :mod:`summarizer.batch.workers`); concurrency and limits are shared out."""
 
 
 @dataclass
@@ -172,7 +177,9 @@ class Batch:
         self.config = config
         self.counters = Counters()
         self.run_id = 0
-        self._progress = progress
+        self.progress = progress
+        self.owns_run = True
+        """False in a worker process: the parent keeps the run's row."""
         self._sleep = sleep  # retry waits and rate-limit waits (tests pass a fake clock and sleep)
         self._clock = clock
         self._flushed = 0.0
@@ -180,9 +187,9 @@ class Batch:
         self._terms: dict[int, Counter[str]] = {}  # new articles' term counts, from ingest to event assignment
         self._briefed: set[int] = set()
 
-    def _notify(self, what: str) -> None:
-        if self._progress is not None:
-            self._progress(what, self.counters)
+    def notify(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(what, self.counters)
 
     # -- run bookkeeping ---------------------------------------------------------------------
     def start(self, *, inbox: str, provider: str = "") -> int:
@@ -194,6 +201,8 @@ class Batch:
     def flush(self, *, force: bool = False) -> None:
         """Write the counters to the run's row (at most every two seconds unless forced)."""
         now = time.monotonic()
+        if not self.owns_run:
+            return
         if force or now - self._flushed >= 2.0:
             self._flushed = now
             self.store.update_run(self.run_id, **self.counters.run_columns())
@@ -247,7 +256,7 @@ class Batch:
                 else:
                     self._terms[article_id] = events.terms(doc.title, doc.text)
                     self.store.add_doc_freq(self._terms[article_id])
-        self._notify("ingest")
+        self.notify("ingest")
 
     def _link_duplicate(self, article_id: int, text: str) -> bool:
         """Mark a near-duplicate of a stored article as such; index a canonical one's sketch. True if duplicate."""
@@ -353,6 +362,29 @@ class Batch:
         return BriefJob(event_id, tuple(members), digest)
 
     # -- execution ---------------------------------------------------------------------------
+    def run(self, plan: Plan, provider: Provider) -> None:
+        """Execute ``plan``: in this process, or in ``config.workers`` forked processes (Linux) when it is
+        big enough to share. SIGTERM stops it like Ctrl-C (the caller sees KeyboardInterrupt or CancelledError)."""
+        units = len({item.event_id if item.event_id is not None else -n for n, item in enumerate(plan.summaries)})
+        workers = min(self.config.workers, self.config.concurrency, units + len(plan.briefs))
+        if workers > 1 and parallel.supported():
+            parallel.run_in_workers(self, plan, provider, workers)
+        else:
+            asyncio.run(self.execute_cancellable(plan, provider))
+
+    async def execute_cancellable(self, plan: Plan, provider: Provider) -> None:
+        """:meth:`execute`, cancelled by SIGTERM (e.g. a scheduler's timeout) as Ctrl-C would."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await self.execute(plan, provider)
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
     async def execute(self, plan: Plan, provider: Provider) -> None:
         """Run the plan with ``config.concurrency`` workers against a ready ``provider``; return when all is done.
 
@@ -379,16 +411,23 @@ class Batch:
             self._enqueue(1, item)
         workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
         joiner = asyncio.create_task(self._queue.join())
+        ticker = asyncio.create_task(self._tick())
         try:
             await asyncio.wait([joiner, *workers], return_when=asyncio.FIRST_COMPLETED)
             for worker in workers:
                 if worker.done() and not worker.cancelled() and worker.exception() is not None:
                     raise worker.exception()  # type: ignore[misc]
         finally:
-            for task in (joiner, *workers):
+            for task in (joiner, ticker, *workers):
                 task.cancel()
-            await asyncio.gather(joiner, *workers, return_exceptions=True)
+            await asyncio.gather(joiner, ticker, *workers, return_exceptions=True)
             self.flush(force=True)
+
+    async def _tick(self) -> None:
+        """A heartbeat for the progress display, which refreshes from this thread (no display thread)."""
+        while True:
+            await asyncio.sleep(parallel.REPORT_EVERY)
+            self.notify("tick")
 
     def _enqueue(self, priority: int, job: WorkItem | BriefJob) -> None:
         self._sequence += 1
@@ -419,7 +458,7 @@ class Batch:
 
         def on_retry(state: Any) -> None:
             self.counters.retries += 1
-            self._notify("retry")
+            self.notify("retry")
 
         async for attempt in self.config.retry.retrying(sleep=self._sleep, before_sleep=on_retry):
             with attempt:
@@ -496,8 +535,8 @@ class Batch:
         elif recorded:
             self.counters.failed += 1
             log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
-            self._notify("failure")
-        self._notify("article")
+            self.notify("failure")
+        self.notify("article")
         self.flush()
         if item.event_id is not None:
             left = self._waiting.get(item.event_id, 1) - 1
@@ -554,7 +593,7 @@ class Batch:
         elif recorded:
             self.counters.briefs_failed += 1
             log.info("event %d brief: %s", job.event_id, parts.error)
-        self._notify("brief")
+        self.notify("brief")
         self.flush()
 
 
