@@ -22,6 +22,7 @@ score near 0 on 5-grams and are grouped as an event instead, not merged.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import struct
 from collections.abc import Sequence
@@ -55,22 +56,14 @@ def sketch(text: str, k: int = SKETCH_SIZE) -> tuple[int, ...]:
 
 
 def jaccard(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SIZE) -> float:
-    """Estimated Jaccard similarity of the texts behind two bottom-k sketches (each sorted ascending)."""
+    """Estimated Jaccard similarity of the texts behind two bottom-k sketches."""
     if not a or not b:
         return 0.0
-    # Walk both sorted sketches at once: the first k distinct values are the union's bottom k.
-    i = j = seen = shared = 0
-    while seen < k and (i < len(a) or j < len(b)):
-        if j >= len(b) or (i < len(a) and a[i] < b[j]):
-            i += 1
-        elif i >= len(a) or b[j] < a[i]:
-            j += 1
-        else:
-            shared += 1
-            i += 1
-            j += 1
-        seen += 1
-    return shared / seen
+    # The k smallest values of the union sample it uniformly; count those that are in both sketches.
+    union = heapq.nsmallest(k, set(a).union(b))
+    cutoff = union[-1]
+    shared = sum(1 for value in set(a).intersection(b) if value <= cutoff)
+    return shared / len(union)
 
 
 def pack(values: Sequence[int]) -> bytes:

@@ -32,7 +32,7 @@ from typing import Any
 from summarizer.batch import BatchError
 from summarizer.load import Document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -165,6 +165,10 @@ _MIGRATIONS: dict[int, str] = {
                CASE WHEN a.duplicate_of IS NOT NULL THEN 'duplicate' ELSE s.status END AS status,
                s.attempts, s.error
         FROM articles a LEFT JOIN summaries s ON s.article_id = a.id;
+    """,
+    # An event's members with their summaries (a brief's input) without scanning every summary of the model.
+    2: """
+    CREATE INDEX summaries_article ON summaries(article_id, model, prompt_version);
     """,
 }
 
@@ -543,7 +547,8 @@ class Store:
         return [
             int(r[0])
             for r in self.db.execute(
-                "SELECT a.id FROM articles a JOIN summaries s ON s.article_id = a.id AND s.model = ?"
+                # CROSS JOIN keeps the event's few articles as the outer loop (SQLite's hint for join order).
+                "SELECT a.id FROM articles a CROSS JOIN summaries s ON s.article_id = a.id AND s.model = ?"
                 " AND s.prompt_version = ? AND s.status = 'done'"
                 " WHERE a.event_id = ? AND a.duplicate_of IS NULL ORDER BY a.at, a.id",
                 (model, prompt_version, event_id),
