@@ -33,6 +33,8 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
 _VAGUE = {"hundreds", "thousands", "millions", "billions", "dozens", "tens"}
+# Every word that can make the number-word reading of a text add something.
+_NUMBER_WORDS = frozenset([*_UNITS, *_TENS, *_SCALES, *_VAGUE])
 
 _MONTHS = {
     "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
@@ -41,6 +43,7 @@ _MONTHS = {
 }  # fmt: skip
 _WEEKDAYS = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
              "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday"}  # fmt: skip
+_CANONICAL_WORDS = {**_WEEKDAYS, **_MONTHS}
 
 # Words that are capitalised only because they start a sentence, or are not names at all.
 _NOT_NAMES = frozenset(
@@ -174,20 +177,35 @@ _NOT_NAMES = frozenset(
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+(?:['’\-][^\W\d_]+)*", re.UNICODE)
 _NAME = re.compile(r"(?:\b(?:al|el|ad|ar|as|ash|at|az|ad|an)-)?[A-Z][^\W_]*(?:['’\-][^\W_]+)*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“‘(\[]\s*)$")
+_DIGITS = re.compile(r"(?<![A-Za-z0-9_])\d+(?:,\d{3})*(?:\.\d+)?(?:,\d+)*(?:st|nd|rd|th)?")
+_ORDINAL = re.compile(r"(st|nd|rd|th)$")
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+_POSSESSIVE = re.compile(r"['’]s$")
+_PART_SEPARATOR = re.compile(r"['\-]")
+# Quote and dash styles that compare equal (one table, applied in a single pass).
+_PUNCTUATION_STYLE = str.maketrans({"’": "'", "‘": "'", "`": "'", "–": "-", "—": "-", "‐": "-", "‑": "-"})
 
 
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-style-insensitive form of ``text`` for comparisons."""
+    if text.isascii():
+        # Hot path: ASCII is its own NFKD form, has no combining marks, curly quotes or dashes,
+        # and its casefold is its lower case; only the backtick is left to map.
+        return text.replace("`", "'").lower()
+    return _fold_unicode(text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_unicode(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
-    text = re.sub(r"[–—‐‑]", "-", text)
-    return text.casefold()
+    if not text.isascii():  # else there are no combining marks to drop ("\u00a0" decomposes to a space)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.translate(_PUNCTUATION_STYLE).casefold()
 
 
 def _digit_value(token: str) -> Decimal | None:
-    token = re.sub(r"(st|nd|rd|th)$", "", token)
-    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", token):
+    token = _ORDINAL.sub("", token)
+    if _GROUPED.fullmatch(token):
         token = token.replace(",", "")
     elif "," in token:
         return None  # "1,5" or a list; the parts are found separately
@@ -198,12 +216,21 @@ def _digit_value(token: str) -> Decimal | None:
 
 
 @lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """The word and number tokens of ``fold(text)``; evidence is read both for numbers and for names."""
+    return tuple(_TOKEN.findall(fold(text)))
+
+
+@lru_cache(maxsize=4096)
 def numbers(text: str) -> frozenset[Decimal | str]:
     """Every number in ``text``: digit forms and number-word phrases as values; vague plurals as words."""
     found: set[Decimal | str] = set()
-    tokens = [t.lower() for t in _TOKEN.findall(fold(text))]
+    folded = fold(text)
+    tokens = _tokens(text)
+    if not folded.isascii():  # folded ASCII is already lower case
+        tokens = tuple(t.lower() for t in tokens)
     # Digits inside identifiers like "s4" or "COVID-19" stay numbers only when they stand alone.
-    for match in re.finditer(r"(?<![A-Za-z0-9_])\d+(?:,\d{3})*(?:\.\d+)?(?:,\d+)*(?:st|nd|rd|th)?", fold(text)):
+    for match in _DIGITS.finditer(folded):
         raw = match.group(0)
         value = _digit_value(raw)
         if value is not None:
@@ -212,6 +239,11 @@ def numbers(text: str) -> frozenset[Decimal | str]:
             for part in raw.split(","):
                 if part and (v := _digit_value(part)) is not None:
                     found.add(v)
+    # Hyphenated words are read part by part: "twenty-five" adds up, "five-day" is 5.
+    if "-" in folded:
+        tokens = tuple(part for token in tokens for part in token.split("-") if part)
+    if _NUMBER_WORDS.isdisjoint(tokens):
+        return frozenset(found)  # no number words: the reading below would add nothing
     total = current = Decimal(0)
     in_number = False
     previous_digit: Decimal | None = None
@@ -223,9 +255,11 @@ def numbers(text: str) -> frozenset[Decimal | str]:
         total = current = Decimal(0)
         in_number = False
 
-    # Hyphenated words are read part by part: "twenty-five" adds up, "five-day" is 5.
-    tokens = [part for token in tokens for part in token.split("-") if part]
     for i, token in enumerate(tokens):
+        if not in_number and token not in _NUMBER_WORDS and token != "a":
+            # The common case, short-cut: outside a number phrase a word only matters as a digit before a scale.
+            previous_digit = _digit_value(token) if token[:1].isdigit() else None
+            continue
         if token == "a" and i + 1 < len(tokens) and tokens[i + 1] in _SCALES and not in_number:
             in_number = True  # "a hundred" is 100
             continue
@@ -259,19 +293,25 @@ def numbers(text: str) -> frozenset[Decimal | str]:
 
 def names(text: str) -> list[str]:
     """Proper names, month and weekday words in ``text``, in order, without sentence-initial common words."""
+    return list(_names(text))
+
+
+@lru_cache(maxsize=4096)
+def _names(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for match in _NAME.finditer(text):
-        token = re.sub(r"['’]s$", "", match.group(0))
+        token = _POSSESSIVE.sub("", match.group(0))
         lowered = fold(token)
         if all(part in _UNITS or part in _TENS or part in _SCALES for part in lowered.split("-")):
             continue  # "Seven", "Twenty-five": numbers, checked as numbers
-        at_start = bool(_SENTENCE_START.search(text[: match.start()]))
-        if lowered in _NOT_NAMES and (at_start or lowered in {"i", "a"}):
-            continue
-        if lowered in _NOT_NAMES and lowered in {"mr", "mrs", "ms", "dr", "gen", "col", "lt", "sgt", "st"}:
-            continue
+        if lowered in _NOT_NAMES:
+            if lowered in {"i", "a", "mr", "mrs", "ms", "dr", "gen", "col", "lt", "sgt", "st"}:
+                continue
+            # Searched only now: the scan of everything before the match is the costly part.
+            if _SENTENCE_START.search(text, 0, match.start()):
+                continue
         out.append(token)
-    return out
+    return tuple(out)
 
 
 _PHRASE = re.compile(
@@ -283,9 +323,14 @@ _PHRASE = re.compile(
 
 def name_phrases(text: str, limit: int = 60) -> list[str]:
     """Multi-word proper names in ``text`` ("Syrian Observatory for Human Rights"), first occurrence order."""
+    return list(_name_phrases(text, limit))
+
+
+@lru_cache(maxsize=1024)
+def _name_phrases(text: str, limit: int) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for match in _PHRASE.finditer(text):
-        phrase = re.sub(r"['’]s$", "", match.group(0)).strip()
+        phrase = _POSSESSIVE.sub("", match.group(0)).strip()
         first = fold(phrase.split()[0])
         if first in _NOT_NAMES and " " not in phrase:
             continue
@@ -294,27 +339,30 @@ def name_phrases(text: str, limit: int = 60) -> list[str]:
         found.setdefault(phrase, None)
         if len(found) >= limit:
             break
-    return list(found)
+    return tuple(found)
 
 
 def _canonical_word(word: str) -> str:
-    return _MONTHS.get(word, _WEEKDAYS.get(word, word))
+    return _CANONICAL_WORDS.get(word, word)
 
 
 @lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
-    words: set[str] = set()
-    for token in _TOKEN.findall(fold(text)):
-        words.add(_canonical_word(token))
-        for part in re.split(r"['\-]", token):
-            if part:
-                words.add(_canonical_word(part))
+    """The folded words of ``text`` and the parts of its hyphenated/apostrophised words, canonical forms."""
+    tokens = _tokens(text)
+    words = set(tokens)
+    for token in tokens:
+        if "'" in token or "-" in token:
+            words.update(part for part in _PART_SEPARATOR.split(token) if part)
+    if abbreviated := words.intersection(_CANONICAL_WORDS):
+        words.difference_update(abbreviated)
+        words.update(_CANONICAL_WORDS[word] for word in abbreviated)
     return frozenset(words)
 
 
 def _name_in(name: str, words: frozenset[str]) -> bool:
     folded = fold(name)
-    parts = [_canonical_word(p) for p in re.split(r"['\-]", folded) if p]
+    parts = [_canonical_word(p) for p in _PART_SEPARATOR.split(folded) if p]
     whole = _canonical_word(folded)
     if whole in words:
         return True
@@ -350,6 +398,12 @@ def _show(value: Decimal | str) -> str:
 
 def unsupported(claim: str, evidence: str) -> list[Unsupported]:
     """What ``claim`` states that ``evidence`` (the cited sentences, joined) does not contain."""
+    return list(_unsupported(claim, evidence))
+
+
+# Grounding asks the same question more than once (the re-ask check, then resolve; hints).
+@lru_cache(maxsize=4096)
+def _unsupported(claim: str, evidence: str) -> tuple[Unsupported, ...]:
     problems: list[Unsupported] = []
     evidence_numbers = numbers(evidence)
     for value in sorted(numbers(claim) - evidence_numbers, key=str):
@@ -363,4 +417,4 @@ def unsupported(claim: str, evidence: str) -> list[Unsupported]:
         seen.add(key)
         if not _name_in(name, evidence_words):
             problems.append(Unsupported("name", name))
-    return problems
+    return tuple(problems)

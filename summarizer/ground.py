@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -46,6 +47,8 @@ _DATE_WORD = re.compile(
 )
 _SENTENCE_REF = re.compile(r"^\[?\s*(?:(a\d+)[.:])?s?(\d+)\s*\]?$", re.I)
 _FACT_REF = re.compile(r"^\[?\s*(a\d+)[.:]?f(\d+)\s*\]?$", re.I)
+_APOSTROPHE = re.compile("['’]")
+_ESCAPED_DASH = re.compile(r"\\?[\-–—]")
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -257,12 +260,18 @@ def _find_all(text: str, name: str) -> list[Mention]:
     name = name.strip()
     if len(name) < 2:
         return []
-    pattern = re.sub("['’]", "['’]", re.escape(name))
-    pattern = re.sub(r"\\?[\-–—]", "[-–—]", pattern)
-    found = []
-    for match in re.finditer(rf"(?<!\w){pattern}(?!\w)", text, flags=re.IGNORECASE):
-        found.append(Mention(start=match.start(), end=match.end(), text=match.group(0)))
-    return found
+    return [
+        Mention(start=match.start(), end=match.end(), text=match.group(0))
+        for match in _name_pattern(name).finditer(text)
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """``name`` as a whole word, in any case and any apostrophe or dash style."""
+    pattern = _APOSTROPHE.sub("['’]", re.escape(name))
+    pattern = _ESCAPED_DASH.sub("[-–—]", pattern)
+    return re.compile(rf"(?<!\w){pattern}(?!\w)", re.IGNORECASE)
 
 
 # -- salvage -------------------------------------------------------------------------------

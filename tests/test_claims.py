@@ -129,6 +129,32 @@ def test_fold() -> None:
     assert fold("al—Sina") == fold("al-Sina")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("O`Brien SAID", "o'brien said"),  # the ASCII fast path
+        ("‘Quoted’ O’Brien", "'quoted' o'brien"),
+        ("x–y—z‐w‑v", "x-y-z-w-v"),
+        ("Straße", "strasse"),
+        ("ﬁnance", "finance"),
+        ("１２ km", "12 km"),
+        ("a\u00a0b", "a b"),
+        ("CAFE\u0301 Zoë", "cafe zoe"),
+    ],
+)
+def test_fold_forms(text: str, expected: str) -> None:
+    assert fold(text) == expected
+
+
+def test_cached_results_are_fresh_lists() -> None:
+    text = "Shami met Abdi in Hasakah."
+    for read in (names, name_phrases, lambda t: unsupported(t, "")):
+        first = read(text)
+        assert first
+        first.clear()
+        assert read(text), "a caller's change to a result must not reach the next caller"
+
+
 # -- unsupported -------------------------------------------------------------------------------
 def test_supported_claim_has_no_problems() -> None:
     evidence = "According to SOHR, the death toll from the prison break in Hasaka has reached 322 dead."

@@ -144,6 +144,7 @@ def _collect(
                         latest[children[read_end]] = Counters(**counts)
                     if "error" in message:
                         errors.append(message)
+                        _stop([pid for pid in children.values() if pid != children[read_end]])  # no point going on
             batch.counters = _total(base, latest.values())
             batch.notify("tick")
             batch.flush()
