@@ -259,9 +259,9 @@ def main() -> None:
         f"cached re-run    {rerun['in_process_s']:.3f} s in process, {rerun['cli_s']:.2f} s as a command "
         f"(of which {rerun['import_summarizer_cli_s']:.2f} s is `import summarizer.cli`); "
         f"{rerun['calls']} model calls, {rerun['skipped']} skipped\n"
-        f"peak memory      {results['peak_rss_mib']:.0f} MiB max RSS, largest worker "
-        f"{results['peak_worker_rss_mib']:.0f} MiB "
-        f"(after imports: {results['rss_before_mib']:.0f} MiB)"
+        f"peak memory      {results['peak_rss_mib']:.0f} MiB max RSS"
+        + (f", largest worker {results['peak_worker_rss_mib']:.0f} MiB " if args.workers > 1 else " ")
+        + f"(after imports: {results['rss_before_mib']:.0f} MiB)"
     )
 
 
