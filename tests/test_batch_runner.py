@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from summarizer.ask import Settings
-from summarizer.batch import inbox
+from summarizer.batch import BatchError, inbox
 from summarizer.batch.fakemodel import FAULTS, answer, faulty, is_brief_request, synthetic_articles, user_text
 from summarizer.batch.retry import RetryPolicy
 from summarizer.batch.runner import Batch, BatchConfig
@@ -270,3 +271,36 @@ def test_a_different_model_or_prompt_version_is_new_work(tmp_path: Path, valid_s
         batch.start(inbox="x")
         batch.ingest(inbox.read([str(feed)]))
         assert len(batch.plan().summaries) == 2
+
+
+def test_a_worker_killed_from_outside_fails_the_run_loudly_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(24, per_event=3, seed=8))
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    def slow_then_kill(request: dict[str, Any]) -> Reply:
+        if len(server.requests) == 3 and children:
+            os.kill(children[0], signal.SIGKILL)  # as the OOM killer would
+        return Reply.tool(answer(request), delay=0.2)
+
+    with ScriptedServer(default=slow_then_kill) as server:
+        with pytest.raises(BatchError, match="killed by SIGKILL"):
+            run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=2, workers=2)
+        statuses = Counter(s["status"] for s in rows(tmp_path / "b.db", "SELECT status FROM summaries"))
+        assert sum(statuses.values()) == 24 and statuses["pending"] > 0  # the dead worker's share is left to do
+        monkeypatch.setattr(os, "fork", real_fork)
+        again = run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=2, workers=2)
+    summaries = rows(tmp_path / "b.db", "SELECT article_id, status FROM summaries")
+    assert sorted(s["article_id"] for s in summaries) == list(range(1, 25))
+    assert {s["status"] for s in summaries} == {"done"}
+    assert again.counters.summarized == statuses["pending"]

@@ -100,7 +100,7 @@ def run_in_workers(batch: Batch, plan: Plan, provider: Provider, workers: int) -
         _stop(list(children.values()))
         raise
     finally:
-        _reap(list(children.values()))
+        statuses = _reap(list(children.values()))
         batch.counters = _total(base, latest.values())
         batch.counters.in_flight = 0
         batch.flush(force=True)
@@ -109,6 +109,9 @@ def run_in_workers(batch: Batch, plan: Plan, provider: Provider, workers: int) -
             raise ProviderError(str(error["error"]))
     if errors:
         raise BatchError(f"a batch worker failed: {errors[0]['error']}")
+    if died := [status for status in statuses if status != 0]:
+        # Killed from outside (the OOM killer, say): its unfinished articles are still pending.
+        raise BatchError(f"a batch worker died ({_describe_status(died[0])}); run the batch again to finish")
 
 
 def _spread(total: int, parts: int) -> list[int]:
@@ -166,21 +169,30 @@ def _stop(pids: list[int]) -> None:
             os.kill(pid, signal.SIGTERM)
 
 
-def _reap(pids: list[int], grace: float = 15.0) -> None:
-    """Wait for the children; any still running after ``grace`` seconds is killed."""
+def _reap(pids: list[int], grace: float = 15.0) -> list[int]:
+    """Wait for the children and return their wait statuses; any still running after ``grace`` s is killed."""
     deadline = time.monotonic() + grace
+    statuses = []
     for pid in pids:
         while True:
             try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
+                done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 break
             if done:
+                statuses.append(status)
                 break
             if time.monotonic() > deadline:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)
+    return statuses
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 # -- in the child ------------------------------------------------------------------------------
