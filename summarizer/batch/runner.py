@@ -6,12 +6,13 @@
     plan = batch.plan()                      # pending summaries, events whose brief is stale
     if plan:
         with running(provider) as ready:
-            asyncio.run(batch.execute(plan, ready))   # model calls; each result committed as it arrives
+            batch.run(plan, ready)   # model calls, in config.workers processes; each result committed as it arrives
     batch.finish("completed")
 
-Ingest is synchronous and idempotent. Execution is one asyncio task per unit of concurrency
-pulling jobs from a priority queue: summaries first come first served, and an event's brief
-as soon as its last pending member is finished (so briefs overlap the remaining summaries).
+Ingest is synchronous and idempotent. Execution (in each worker process, see ``workers``) is
+one asyncio task per unit of concurrency pulling jobs from a priority queue: summaries first
+come first served, and an event's brief as soon as its last pending member is finished (so
+briefs overlap the remaining summaries).
 Every attempt passes the rate limiter; transient faults are retried by the tenacity policy;
 an article that still fails is recorded as failed with its reason, and the batch goes on.
 """
