@@ -19,6 +19,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -230,7 +231,7 @@ def llama_server(
             stdout=server_log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
@@ -245,13 +246,15 @@ def llama_server(
                 process.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM the server if we die, even by SIGKILL (no orphaned servers)."""
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """In a child process: ask Linux to send it ``signum`` when its parent dies, even by SIGKILL (no orphans).
+
+    The default suits the embedded server (a ``preexec_fn``: it shuts down cleanly); batch workers ask for SIGKILL.
+    """
     import ctypes
-    import signal
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signum)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float, server_log: object) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from summarizer.batch import BatchError
 from summarizer.errors import ProviderError
+from summarizer.providers import die_with_parent
 
 if TYPE_CHECKING:
     from summarizer.batch.runner import Batch, Counters, Plan
@@ -123,7 +124,6 @@ def _collect(
 ) -> None:
     from summarizer.batch.runner import Counters
 
-    names = {f.name for f in fields(Counters)}
     selector = selectors.DefaultSelector()
     pending: dict[int, bytes] = {}
     for read_end in children:
@@ -143,8 +143,7 @@ def _collect(
                 for line in lines:
                     message = json.loads(line)
                     if "counters" in message:
-                        counts = {k: v for k, v in message["counters"].items() if k in names}
-                        latest[children[read_end]] = Counters(**counts)
+                        latest[children[read_end]] = Counters(**message["counters"])
                     if "error" in message:
                         errors.append(message)
                         _stop([pid for pid in children.values() if pid != children[read_end]])  # no point going on
@@ -207,7 +206,9 @@ def _child(
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it sends SIGTERM
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _die_with_parent(parent)
+        die_with_parent(signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            return 1
         reporter = _Reporter(write_end)
         config = batch.config
         batch.config = replace(
@@ -256,13 +257,3 @@ class _Reporter:
         data = json.dumps(message).encode() + b"\n"
         while data:
             data = data[os.write(self.write_end, data) :]
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this child when the parent dies, however it dies."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
