@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
+import time
 from typing import Any
 
 from summarizer.batch.fakemodel import answer
 from summarizer.fakeserver import chat_completion
 
 _count = 0
+TRACE: list[tuple[float, float]] | None = [] if os.environ.get("LATENCY_TRACE") else None
 
 
 def completion(request: dict[str, Any]) -> dict[str, Any]:
@@ -43,8 +46,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lat
             if method == "GET" and path.rstrip("/").endswith("/models"):
                 payload: dict[str, Any] = {"object": "list", "data": [{"id": model, "object": "model"}]}
             elif method == "POST" and path.rstrip("/").endswith("/chat/completions"):
+                arrived = time.time()
                 await asyncio.sleep(latency)
                 payload = completion(json.loads(body or b"{}"))
+                if TRACE is not None:
+                    TRACE.append((arrived, time.time()))
             else:
                 payload = {"error": {"message": "not found"}}
             data = json.dumps(payload).encode()
@@ -74,6 +80,9 @@ async def serve(host: str, port: int, latency: float, model: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+    if TRACE is not None:
+        with open(os.environ["LATENCY_TRACE"], "w") as out:
+            json.dump(TRACE, out)
 
 
 def main() -> None:

@@ -12,9 +12,12 @@ re-ask message.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -246,6 +249,44 @@ COPIED_FIELDS = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class Scoped(Generic[M]):
+    """A response model as one request shows it to the model (see :func:`scoped`).
+
+    Validation is ``model``'s. The schema the model sees is ``template``'s, a subclass whose
+    schema holds placeholders where this request's values go (the citable IDs, copy mode's
+    choices and alternatives); :meth:`fill` puts them in. Templates depend only on the shape of
+    the scope, so a batch builds a handful of them, not one pydantic class per article.
+    """
+
+    model: type[M]
+    template: type[M]
+    values: dict[str, Any]
+    """Placeholder -> the JSON value that replaces a one-item list holding it."""
+
+    def fill(self, node: Any) -> Any:
+        """A copy of ``node`` (a JSON-like value built from the template's schema) with the values in."""
+        if isinstance(node, dict):
+            return {key: self.fill(value) for key, value in node.items()}
+        if isinstance(node, list):
+            if len(node) == 1 and isinstance(node[0], str) and node[0] in self.values:
+                return list(self.values[node[0]])
+            return [self.fill(value) for value in node]
+        return node
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON schema this request shows the model."""
+        return self.fill(self.template.model_json_schema())
+
+    def concrete(self) -> type[M]:
+        """A subclass of ``model`` whose JSON schema is :meth:`json_schema` (for modes that write the
+        schema into the conversation as text, where placeholders cannot be filled afterwards)."""
+        if not self.values:
+            return self.template
+        key = (self.template, json.dumps(self.values, sort_keys=True))
+        return _subclass(self.model, key, lambda: self.json_schema())
+
+
 def scoped(
     model: type[M],
     ids: list[str],
@@ -253,7 +294,7 @@ def scoped(
     pairs: list[CopyChoice] | None = None,
     limits: dict[str, int] | None = None,
     copy: bool = False,
-) -> type[M]:
+) -> Scoped[M]:
     """``model`` as the model should see it for one request: citations limited to ``ids``.
 
     Only the JSON schema sent to the model changes (a grammar-constrained backend then cannot
@@ -269,30 +310,67 @@ def scoped(
     The model then selects and classifies; grounding still checks every item it returns.
     """
     if not ids:
-        return model
+        return Scoped(model, model, {})
     choices = {k: v for k, v in (choices or {}).items() if v}
-    key = (model, tuple(ids), repr(sorted(choices.items())), repr(pairs), repr(sorted((limits or {}).items())), copy)
+    values: dict[str, Any] = {_IDS: list(ids)}
+    values.update({_CHOICE + name: list(allowed) for name, allowed in choices.items()})
+    paired: list[str] = []
+    if pairs:
+        tightened = _base_schema(model)
+        _tighten(tightened, ids, choices)
+        for name, definition in sorted(tightened.get("$defs", {}).items()):
+            if name in COPIED_FIELDS:
+                paired.append(name)
+                values[_PAIRS + name] = _paired(definition, COPIED_FIELDS[name], pairs)["anyOf"]
+    shape = (model, tuple(sorted(choices)), tuple(paired), tuple(sorted((limits or {}).items())), copy)
+    return Scoped(model, _subclass(model, shape, lambda: _template_schema(model, shape)), values)
+
+
+# The placeholders a template's schema holds, each as the only item of the list it stands for.
+_IDS = "\x00ids"
+_CHOICE = "\x00choice:"
+_PAIRS = "\x00pairs:"
+
+
+def _template_schema(model: type[BaseModel], shape: tuple[Any, ...]) -> dict[str, Any]:
+    _, choice_names, paired, limits, copy = shape
+    schema = _base_schema(model)
+    _tighten(schema, [_IDS], {name: [_CHOICE + name] for name in choice_names})
+    for name, most in limits:
+        prop = schema.get("properties", {}).get(name)
+        if isinstance(prop, dict) and prop.get("type") == "array":
+            prop["maxItems"] = min(int(prop.get("maxItems", most)), most)
+    definitions = schema.get("$defs", {})
+    for name, text_field in COPIED_FIELDS.items():
+        if name not in definitions:
+            continue
+        if name in paired:
+            definitions[name] = {"anyOf": [_PAIRS + name]}
+        elif copy:
+            definitions[name]["properties"].pop(text_field, None)
+            definitions[name]["required"] = list(definitions[name]["properties"])
+    return schema
+
+
+@functools.lru_cache(maxsize=64)
+def _base_schema_text(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema())
+
+
+def _base_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A fresh copy of ``model``'s JSON schema (pydantic rebuilds it on every call: milliseconds)."""
+    return json.loads(_base_schema_text(model))
+
+
+def _subclass(model: type[M], key: tuple[Any, ...], schema: Callable[[], dict[str, Any]]) -> type[M]:
+    """A subclass of ``model`` that shows ``schema()`` as its JSON schema, cached under ``key``."""
     if (hit := _SCOPED.get(key)) is not None:
         _SCOPED.move_to_end(key)
-        return hit  # type: ignore[no-any-return]
+        return hit
+    made_schema = schema()
 
     def model_json_schema(cls: type[M], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        schema = model.model_json_schema(*args, **kwargs)
-        _tighten(schema, ids, choices)
-        for name, most in (limits or {}).items():
-            prop = schema.get("properties", {}).get(name)
-            if isinstance(prop, dict) and prop.get("type") == "array":
-                prop["maxItems"] = min(int(prop.get("maxItems", most)), most)
-        definitions = schema.get("$defs", {})
-        for name, text_field in COPIED_FIELDS.items():
-            if name not in definitions:
-                continue
-            if pairs:
-                definitions[name] = _paired(definitions[name], text_field, pairs)
-            elif copy:
-                definitions[name]["properties"].pop(text_field, None)
-                definitions[name]["required"] = list(definitions[name]["properties"])
-        return schema
+        return json.loads(json.dumps(made_schema))
 
     namespace = {
         "model_json_schema": classmethod(model_json_schema),
@@ -308,5 +386,5 @@ def scoped(
     return made
 
 
-# Building a pydantic subclass costs milliseconds; a batch asks with the same scope many times.
+# Building a pydantic subclass costs milliseconds: templates and concrete scopes are kept.
 _SCOPED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()

@@ -19,6 +19,8 @@ grounded from the best attempt instead of losing the whole article.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -37,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from summarizer.cache import ResponseCache, cache_key
 from summarizer.errors import ProviderError
 from summarizer.schemas import CallStats
+from summarizer.schemas.llm import Scoped
 from summarizer.settings import Settings
 
 __all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of"]
@@ -53,10 +56,41 @@ a refusal (instructor raises AssertionError for those)."""
 
 @dataclass
 class ModelClient:
-    """The openai client for one backend and the instructor mode its requests use."""
+    """The openai client for one backend, the instructor mode its requests use, and how many may be in flight.
+
+    ``limit`` bounds the HTTP requests this client has open at once, not the callers: a batch
+    can prepare (segment, build the request) and finish (validate, ground, store) more
+    articles than that while the server holds ``limit`` requests, so the concurrency the
+    user set is the server's, and none of it waits on the client's own CPU work.
+    """
 
     openai: openai.AsyncOpenAI
     mode: instructor.Mode = instructor.Mode.TOOLS
+    limit: int | None = None
+    in_flight: int = 0
+    """Requests sent and not yet answered."""
+    halted: bool = False
+    """Set by :meth:`halt`: a request still waiting for a slot is cancelled instead of sent."""
+    _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+
+    def halt(self) -> None:
+        """Send nothing more (the server refused us for good): requests waiting for a slot are cancelled."""
+        self.halted = True
+
+    async def complete(self, body: dict[str, Any]) -> ChatCompletion:
+        """POST one chat completion request (a ready JSON body), waiting for a free slot under ``limit``."""
+        if self.limit is not None and self._gate is None:
+            self._gate = asyncio.Semaphore(self.limit)  # made in the running loop, on first use
+        async with self._gate or contextlib.nullcontext():
+            if self.halted:
+                raise asyncio.CancelledError("the model client was halted")
+            self.in_flight += 1
+            try:
+                # client.post, not chat.completions.create: the body is already plain JSON, and
+                # create() re-walks every message against its TypedDicts (about 0.6 ms a call).
+                return await self.openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
+            finally:
+                self.in_flight -= 1
 
     async def close(self) -> None:
         await self.openai.close()
@@ -111,7 +145,7 @@ def _usage(completion: Any) -> tuple[int, int]:
     return int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _request_shape(response_model: type[BaseModel], mode: instructor.Mode) -> tuple[type[BaseModel], dict[str, Any]]:
     """instructor's request for ``response_model`` in ``mode``, minus the messages, built once per model.
 
@@ -125,17 +159,27 @@ def _request_shape(response_model: type[BaseModel], mode: instructor.Mode) -> tu
 
 
 def _request(
-    response_model: type[BaseModel], mode: instructor.Mode, messages: list[dict[str, Any]]
+    response_model: type[BaseModel] | Scoped[Any], mode: instructor.Mode, messages: list[dict[str, Any]]
 ) -> tuple[type[BaseModel], dict[str, Any]]:
-    prepared, shape = _request_shape(response_model, mode)
+    """The model to parse answers with, and the request (without model name and settings)."""
+    scope = response_model if isinstance(response_model, Scoped) else Scoped(response_model, response_model, {})
+    prepared, _ = _request_shape(scope.model, mode)
+    _, shape = _request_shape(scope.template, mode)
     if not shape["messages"]:
-        return prepared, {**shape, "messages": list(messages)}
+        # The schema sits in the request as JSON: the template's shape, this request's values filled in.
+        return prepared, {**scope.fill(shape), "messages": list(messages)}
     handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
-    _, kwargs = handlers.request_handler(response_model=prepared, kwargs={"messages": list(messages)})
+    _, kwargs = handlers.request_handler(response_model=scope.concrete(), kwargs={"messages": list(messages)})
     return prepared, kwargs
 
 
-@functools.lru_cache(maxsize=4096)
+def _schema(response_model: type[BaseModel] | Scoped[Any]) -> dict[str, Any]:
+    if isinstance(response_model, Scoped):
+        return response_model.json_schema()
+    return json.loads(_schema_text(response_model))
+
+
+@functools.lru_cache(maxsize=64)
 def _schema_text(response_model: type[BaseModel]) -> str:
     return json.dumps(response_model.model_json_schema(), sort_keys=True)
 
@@ -145,7 +189,7 @@ async def ask(
     *,
     model: str,
     messages: list[dict[str, Any]],
-    response_model: type[T],
+    response_model: type[T] | Scoped[T],
     settings: Settings,
     context: dict[str, Any] | None = None,
     cache: ResponseCache | None = None,
@@ -164,12 +208,12 @@ async def ask(
         key = cache_key(
             model=model,
             messages=messages,
-            schema=json.loads(_schema_text(response_model)),
+            schema=_schema(response_model),
             mode=str(client.mode),
             settings=asdict(settings),
         )
         if (hit := cache.get(key)) is not None:
-            return _from_cache(hit, response_model, context)
+            return _from_cache(hit, _model_of(response_model), context)
     handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, client.mode)
     prepared, request = _request(response_model, client.mode, messages)
     request.update(model=model, temperature=settings.temperature, max_tokens=settings.max_tokens)
@@ -182,9 +226,7 @@ async def ask(
     spent = 0
     for attempt in range(1, max(settings.max_attempts, 1) + 1):
         try:
-            # client.post, not chat.completions.create: the request is already a plain JSON body,
-            # and create() re-walks every message against its TypedDicts (about 0.6 ms a call).
-            completion = await client.openai.post("/chat/completions", body=request, cast_to=ChatCompletion)
+            completion = await client.complete(request)
         except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
             # A garbled body (a proxy or server glitch), not an answer: ask the same again, within the attempts.
             errors.append("the model server sent a malformed response body")
@@ -222,7 +264,7 @@ async def ask(
     )
     log.info(
         "%s: %d call(s), %d+%d tokens, %.1fs%s",
-        response_model.__name__,
+        _model_of(response_model).__name__,
         stats.calls,
         stats.prompt_tokens,
         stats.completion_tokens,
@@ -241,6 +283,10 @@ async def ask(
             },
         )
     return answer
+
+
+def _model_of(response_model: type[T] | Scoped[T]) -> type[T]:
+    return response_model.model if isinstance(response_model, Scoped) else response_model
 
 
 def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str, Any] | None) -> Answer[T]:

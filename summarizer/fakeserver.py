@@ -79,6 +79,9 @@ class ScriptedServer:
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
         """Monotonic arrival time of each request, in order."""
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most chat completion requests the server held at once."""
         self.default = default
         self.model = model
         self._lock = threading.Lock()
@@ -122,6 +125,16 @@ class ScriptedServer:
                     self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
+                with owner._lock:
+                    owner.in_flight += 1
+                    owner.most_in_flight = max(owner.most_in_flight, owner.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with owner._lock:
+                        owner.in_flight -= 1
+
+            def _post(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 try:

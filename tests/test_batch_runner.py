@@ -221,6 +221,16 @@ def test_retry_after_is_honoured(tmp_path: Path, valid_server: ScriptedServer) -
     assert (batch.counters.summarized, batch.counters.retries) == (1, 2)
 
 
+def test_concurrency_bounds_the_requests_in_flight_not_the_articles_in_progress(tmp_path: Path) -> None:
+    # The batch prepares and finishes articles outside its request slots, so it runs more tasks
+    # than requests; the server must still never hold more than `concurrency` of them.
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(24, per_event=4, seed=11))
+    with ScriptedServer(default=lambda request: Reply.tool(answer(request), delay=0.05)) as server:
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=3)
+        assert server.most_in_flight == 3
+    assert batch.counters.summarized == 24 and batch.counters.in_flight == 0
+
+
 def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path: Path) -> None:
     feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(3, seed=6))
     with ScriptedServer(default=lambda r: Reply.error(401, message="bad key")) as server:

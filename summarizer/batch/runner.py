@@ -393,6 +393,7 @@ class Batch:
         off: the retry policy is the only one, and every attempt passes the rate limiter.
         """
         client = replace(provider, max_retries=0).async_client()
+        client.limit = self.config.concurrency
         try:
             await self._execute(plan, client)
         finally:
@@ -410,7 +411,10 @@ class Batch:
             self._enqueue_brief(job, count=False)
         for item in plan.summaries:
             self._enqueue(1, item)
-        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
+        # More tasks than requests in flight: while the server holds ``concurrency`` requests, the
+        # others segment their next article or validate, ground and store an answer.
+        tasks = self.config.concurrency + max(self.config.concurrency // 2, 1)
+        workers = [asyncio.create_task(self._worker()) for _ in range(tasks)]
         joiner = asyncio.create_task(self._queue.join())
         ticker = asyncio.create_task(self._tick())
         try:
@@ -422,12 +426,14 @@ class Batch:
             for task in (joiner, ticker, *workers):
                 task.cancel()
             await asyncio.gather(joiner, ticker, *workers, return_exceptions=True)
+            self.counters.in_flight = client.in_flight
             self.flush(force=True)
 
     async def _tick(self) -> None:
         """A heartbeat for the progress display, which refreshes from this thread (no display thread)."""
         while True:
             await asyncio.sleep(parallel.REPORT_EVERY)
+            self.counters.in_flight = self._client.in_flight
             self.notify("tick")
 
     def _enqueue(self, priority: int, job: WorkItem | BriefJob) -> None:
@@ -466,7 +472,6 @@ class Batch:
                 if before is not None:
                     before()
                 await self._limiter.acquire(estimate)
-                self.counters.in_flight += 1
                 try:
                     return await call()
                 except (ProviderError, ModelOutputError) as exc:
@@ -475,12 +480,11 @@ class Batch:
                     if fault is None:
                         raise PermanentFailure(str(exc)) from exc
                     if not fault.retryable:
+                        self._client.halt()  # the tasks waiting for a slot must not send another request
                         raise ProviderError(f"the model server refused the request: {fault.message}") from exc
                     if fault.kind == "rate_limited" and fault.retry_after:
                         self._limiter.pause(min(fault.retry_after, self.config.retry.max_retry_after))
                     raise TransientFault(fault) from exc
-                finally:
-                    self.counters.in_flight -= 1
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     def _account(self, stats: Any, estimate: int) -> None:
