@@ -55,9 +55,10 @@ from summarizer.templates import load_prompts  # noqa: E402
 
 
 @contextmanager
-def latency_server(latency: float) -> Iterator[str]:
+def latency_server(latency: float, trace: Path | None = None) -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "latency_server.py"), "--latency", str(latency)],
+        [sys.executable, str(HERE / "latency_server.py"), "--latency", str(latency)]
+        + (["--trace", str(trace)] if trace else []),
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -151,6 +152,13 @@ def import_seconds() -> float:
     return time.perf_counter() - started
 
 
+def mean_in_flight(trace: Path, start: float, end: float) -> float:
+    """Requests the server held at once, on average over [start, end] (wall clock), from its trace."""
+    pairs = json.loads(trace.read_text())
+    held = sum(max(0.0, min(answered, end) - max(arrived, start)) for arrived, answered in pairs)
+    return held / max(end - start, 1e-9)
+
+
 def busy_cpus(seconds: float = 1.0) -> float | None:
     """CPUs kept busy by other processes while this one sleeps (Linux /proc/stat), to flag a noisy machine."""
     try:
@@ -193,13 +201,24 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "busy_cpus_before": busy_cpus(),
     }
-    with tempfile.TemporaryDirectory() as tmp, latency_server(args.latency) as base_url:
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "server-trace.json"
+        measure(args, Path(tmp), trace, results)
+        results["full"]["server_in_flight"] = round(mean_in_flight(trace, *results.pop("full_window")), 1)
+    report(args, results)
+
+
+def measure(args: argparse.Namespace, tmp: Path, trace: Path, results: dict[str, Any]) -> None:
+    """The three runs against one latency server; its trace is complete once this returns."""
+    with latency_server(args.latency, trace) as base_url:
         feed = Path(tmp) / "inbox.jsonl"
         records = synthetic_articles(args.articles, per_event=args.per_event, seed=1)
         feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         results["rss_before_mib"] = round(rss_mib(), 1)
 
         counters, wall, cpu = run_once(Path(tmp) / "full.db", feed, base_url, args.concurrency, args.workers)
+        ended = time.time()  # run_once returns right after its timed part (it only closes the run row)
+        results["full_window"] = (ended - wall, ended)
         ideal_calls = counters.calls * args.latency / args.concurrency
         ideal_articles = args.articles * args.latency / args.concurrency
         results["full"] = {
@@ -240,6 +259,8 @@ def main() -> None:
             "ratio": round(wall / ideal, 2),
         }
 
+
+def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -253,7 +274,9 @@ def main() -> None:
         f"full pipeline    {full['wall_s']:.2f} s for {full['calls']} calls ({full['summarized']} summaries, "
         f"{full['briefs']} briefs, {full['failed']} failed); ideal {full['ideal_calls_s']:.2f} s -> "
         f"{full['ratio_vs_calls_ideal']:.2f}x (vs N*latency/concurrency {full['ideal_articles_s']:.2f} s: "
-        f"{full['ratio_vs_articles_ideal']:.2f}x); CPU {full['cpu_s']:.2f} s = {full['cpu_ms_per_call']:.1f} ms/call\n"
+        f"{full['ratio_vs_articles_ideal']:.2f}x); CPU {full['cpu_s']:.2f} s = {full['cpu_ms_per_call']:.1f} ms/call;\n"
+        f"                 the server held {full['server_in_flight']:.1f} requests at once on average "
+        f"(of {args.concurrency} allowed)\n"
         f"batch machinery  {machinery['wall_s']:.2f} s for {machinery['calls']} calls; ideal "
         f"{machinery['ideal_s']:.2f} s -> {machinery['ratio']:.2f}x; CPU {machinery['cpu_s']:.2f} s\n"
         f"cached re-run    {rerun['in_process_s']:.3f} s in process, {rerun['cli_s']:.2f} s as a command "

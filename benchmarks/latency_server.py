@@ -6,6 +6,8 @@ The test suite's ``ScriptedServer`` is thread-per-connection and shares the call
 a benchmark the server must not compete with the code being measured, so this one is a
 single asyncio process of its own, holding any number of keep-alive connections, each answer
 delayed by ``--latency`` seconds with ``asyncio.sleep`` (so concurrent requests overlap).
+``--trace FILE`` records when each completion arrived and was answered, so a benchmark can
+tell how many requests the server actually held at once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import time
 from typing import Any
@@ -22,7 +23,8 @@ from summarizer.batch.fakemodel import answer
 from summarizer.fakeserver import chat_completion
 
 _count = 0
-TRACE: list[tuple[float, float]] | None = [] if os.environ.get("LATENCY_TRACE") else None
+TRACE: list[tuple[float, float]] | None = None
+"""With ``--trace FILE``: each chat completion's (arrival, answer) wall-clock times, written to FILE at exit."""
 
 
 def completion(request: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +70,7 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lat
         writer.close()
 
 
-async def serve(host: str, port: int, latency: float, model: str) -> None:
+async def serve(host: str, port: int, latency: float, model: str, trace: str | None = None) -> None:
     server = await asyncio.start_server(
         lambda r, w: handle(r, w, latency, model), host, port, backlog=1024, reuse_address=True
     )
@@ -80,8 +82,8 @@ async def serve(host: str, port: int, latency: float, model: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
-    if TRACE is not None:
-        with open(os.environ["LATENCY_TRACE"], "w") as out:
+    if TRACE is not None and trace:
+        with open(trace, "w") as out:
             json.dump(TRACE, out)
 
 
@@ -91,8 +93,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds before each completion (default 0.1)")
     parser.add_argument("--model", default="bench-model")
+    parser.add_argument("--trace", help="write each completion's (arrival, answer) times to this JSON file at exit")
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port, args.latency, args.model))
+    global TRACE
+    TRACE = [] if args.trace else None
+    asyncio.run(serve(args.host, args.port, args.latency, args.model, args.trace))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@
     batch.finish("completed")
 
 Ingest is synchronous and idempotent. Execution (in each worker process, see ``workers``) is
-one asyncio task per unit of concurrency pulling jobs from a priority queue: summaries first
-come first served, and an event's brief as soon as its last pending member is finished (so
-briefs overlap the remaining summaries).
+asyncio tasks pulling jobs from a priority queue: summaries first come first served, and an
+event's brief as soon as its last pending member is finished (so briefs overlap the remaining
+summaries). ``concurrency`` bounds the requests in flight (``ModelClient.limit``), not the
+tasks: there are half as many again, so segmenting the next article and validating, grounding
+and storing an answer never hold one of the server's slots.
 Every attempt passes the rate limiter; transient faults are retried by the tenacity policy;
 an article that still fails is recorded as failed with its reason, and the batch goes on.
 """
