@@ -106,6 +106,7 @@ def run_in_workers(batch: Batch, plan: Plan, provider: Provider, workers: int) -
         _stop(list(children.values()))
         raise
     finally:
+        gc.unfreeze()  # the parent goes on (and may run again): its garbage is collectable again
         statuses = _reap(list(children.values()))
         batch.counters = _total(base, latest.values())
         batch.counters.in_flight = 0
