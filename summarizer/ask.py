@@ -20,7 +20,6 @@ grounded from the best attempt instead of losing the whole article.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -41,8 +40,9 @@ from summarizer.errors import ProviderError
 from summarizer.schemas import CallStats
 from summarizer.schemas.llm import Scoped
 from summarizer.settings import Settings
+from summarizer.transport import ThreadedTransport
 
-__all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of"]
+__all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of", "prepare"]
 
 log = logging.getLogger(__name__)
 
@@ -56,43 +56,48 @@ a refusal (instructor raises AssertionError for those)."""
 
 @dataclass
 class ModelClient:
-    """The openai client for one backend, the instructor mode its requests use, and how many may be in flight.
+    """The openai client for one backend and the instructor mode its requests use.
 
-    ``limit`` bounds the HTTP requests this client has open at once, not the callers: a batch
-    can prepare (segment, build the request) and finish (validate, ground, store) more
-    articles than that while the server holds ``limit`` requests, so the concurrency the
-    user set is the server's, and none of it waits on the client's own CPU work.
+    With a ``transport`` (the batch's), requests go through it instead: from an I/O thread of
+    their own, at most its ``limit`` open at once, each slot freed the moment its answer is
+    read, whatever this loop is busy with (see :mod:`summarizer.transport`).
     """
 
     openai: openai.AsyncOpenAI
     mode: instructor.Mode = instructor.Mode.TOOLS
-    limit: int | None = None
-    in_flight: int = 0
-    """Requests sent and not yet answered."""
+    transport: ThreadedTransport | None = None
     halted: bool = False
-    """Set by :meth:`halt`: a request still waiting for a slot is cancelled instead of sent."""
-    _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    """Set by :meth:`halt`: a request not yet sent is cancelled instead."""
+    _open: int = field(default=0, init=False, repr=False)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered."""
+        return self.transport.in_flight if self.transport is not None else self._open
 
     def halt(self) -> None:
         """Send nothing more (the server refused us for good): requests waiting for a slot are cancelled."""
         self.halted = True
+        if self.transport is not None:
+            self.transport.halt()
 
     async def complete(self, body: dict[str, Any]) -> ChatCompletion:
-        """POST one chat completion request (a ready JSON body), waiting for a free slot under ``limit``."""
-        if self.limit is not None and self._gate is None:
-            self._gate = asyncio.Semaphore(self.limit)  # made in the running loop, on first use
-        async with self._gate or contextlib.nullcontext():
-            if self.halted:
-                raise asyncio.CancelledError("the model client was halted")
-            self.in_flight += 1
-            try:
-                # client.post, not chat.completions.create: the body is already plain JSON, and
-                # create() re-walks every message against its TypedDicts (about 0.6 ms a call).
-                return await self.openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
-            finally:
-                self.in_flight -= 1
+        """POST one chat completion request (a ready JSON body) and return the answer."""
+        if self.halted:
+            raise asyncio.CancelledError("the model client was halted")
+        if self.transport is not None:
+            return await self.transport.complete(body)
+        self._open += 1
+        try:
+            # client.post, not chat.completions.create: the body is already plain JSON, and
+            # create() re-walks every message against its TypedDicts (about 0.6 ms a call).
+            return await self.openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        finally:
+            self._open -= 1
 
     async def close(self) -> None:
+        if self.transport is not None:
+            await self.transport.aclose()
         await self.openai.close()
 
 
@@ -171,6 +176,13 @@ def _request(
     handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
     _, kwargs = handlers.request_handler(response_model=scope.concrete(), kwargs={"messages": list(messages)})
     return prepared, kwargs
+
+
+def prepare(mode: instructor.Mode, response_models: list[type[BaseModel] | Scoped[Any]]) -> None:
+    """Load instructor's handlers for ``mode`` and build the request shapes of ``response_models`` now
+    (tens of milliseconds the first time), e.g. once in a parent rather than in each forked worker."""
+    for response_model in response_models:
+        _request(response_model, mode, [])
 
 
 def _schema(response_model: type[BaseModel] | Scoped[Any]) -> dict[str, Any]:

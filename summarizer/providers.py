@@ -36,6 +36,7 @@ import openai
 
 from summarizer.ask import ModelClient
 from summarizer.errors import ConfigurationError, ProviderError
+from summarizer.transport import ThreadedTransport
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,13 @@ class Provider:
             http_client=openai.DefaultAioHttpClient(),
         )
         return ModelClient(raw, mode=self.mode)
+
+    def batch_client(self, limit: int) -> ModelClient:
+        """The batch's client: requests from an I/O thread of their own (:class:`ThreadedTransport`), at most
+        ``limit`` open at once, and no transport retries (the batch's retry policy is the only one)."""
+        client = replace(self, max_retries=0).async_client()
+        client.transport = ThreadedTransport.like(client.openai, timeout=self.timeout, limit=limit)
+        return client
 
 
 def resolve(

@@ -12,7 +12,7 @@
 Ingest is synchronous and idempotent. Execution (in each worker process, see ``workers``) is
 asyncio tasks pulling jobs from a priority queue: summaries first come first served, and an
 event's brief as soon as its last pending member is finished (so briefs overlap the remaining
-summaries). ``concurrency`` bounds the requests in flight (``ModelClient.limit``), not the
+summaries). ``concurrency`` bounds the requests in flight (the client's transport), not the
 tasks: there are half as many again, so segmenting the next article and validating, grounding
 and storing an answer never hold one of the server's slots.
 Every attempt passes the rate limiter; transient faults are retried by the tenacity policy;
@@ -30,10 +30,10 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from summarizer.ask import ModelClient, Settings
+from summarizer.ask import ModelClient, Settings, prepare
 from summarizer.batch import BatchError, dedupe, events
 from summarizer.batch import workers as parallel
 from summarizer.batch.inbox import Item
@@ -44,7 +44,17 @@ from summarizer.brief import BriefParts, build_brief
 from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.load import MAX_BYTES
 from summarizer.providers import Provider
-from summarizer.schemas import ArticleSummary, BriefClaim, CallStats, DiscrepancyOut, Dropped, TimelineEntry
+from summarizer.schemas import (
+    ArticleExtraction,
+    ArticleSummary,
+    BriefClaim,
+    BriefExtraction,
+    CallStats,
+    DiscrepancyOut,
+    Dropped,
+    TimelineEntry,
+)
+from summarizer.schemas.llm import scoped
 from summarizer.segment import Article, segment
 from summarizer.summarize import summarize_article, summary_messages
 from summarizer.templates import PromptSet
@@ -371,6 +381,8 @@ class Batch:
         units = len({item.event_id if item.event_id is not None else -n for n, item in enumerate(plan.summaries)})
         workers = min(self.config.workers, self.config.concurrency, units + len(plan.briefs))
         if workers > 1 and parallel.supported():
+            # Built once here, before the fork, rather than by every worker on its first requests.
+            prepare(provider.mode, [scoped(ArticleExtraction, ["s1"]), scoped(BriefExtraction, ["a1.f1"])])
             parallel.run_in_workers(self, plan, provider, workers)
         else:
             asyncio.run(self.execute_cancellable(plan, provider))
@@ -391,11 +403,13 @@ class Batch:
     async def execute(self, plan: Plan, provider: Provider) -> None:
         """Run the plan with ``config.concurrency`` workers against a ready ``provider``; return when all is done.
 
-        The client is built here, inside the event loop, with the openai client's own retries
-        off: the retry policy is the only one, and every attempt passes the rate limiter.
+        The client is built here, in the process that runs the plan (a worker builds its own
+        after the fork), with no transport retries: the retry policy is the only one, and every
+        attempt passes the rate limiter. Its requests go out from an I/O thread of their own
+        (:class:`summarizer.transport.ThreadedTransport`), so an answer the server has sent frees
+        its slot at once, not when this loop is done with other articles' CPU work.
         """
-        client = replace(provider, max_retries=0).async_client()
-        client.limit = self.config.concurrency
+        client = provider.batch_client(self.config.concurrency)
         try:
             await self._execute(plan, client)
         finally:
