@@ -17,8 +17,9 @@ It speaks HTTP with aiohttp directly rather than through the openai client: that
 request building and response walking cost about 1.2 ms of CPU per request (a third of a
 batch worker's CPU), and the answer is parsed here by pydantic-core from the raw bytes. Failures
 are raised as the openai package's own exception types (``RateLimitError`` with the response's
-headers, ``APITimeoutError``, ``APIConnectionError``, ...), so the retry policy and the error
-messages are exactly those of the openai client path.
+headers, ``APITimeoutError``, ``APIConnectionError``, ...), so the retry policy classifies them
+as on the openai client path (checked side by side in ``tests/test_transport.py``); the wording
+of some messages differs.
 
 Create it in the process that uses it: a batch worker builds its own after the fork.
 """
@@ -39,6 +40,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from summarizer import __version__
+from summarizer.errors import ConfigurationError
 
 T = TypeVar("T")
 
@@ -60,8 +62,9 @@ class ThreadedTransport:
     """POST chat completions from a dedicated I/O thread, at most ``limit`` open at once.
 
     ``halt()`` stops it sending: requests still waiting for a slot raise CancelledError. A
-    refusal that every request would get alike (401 or 403: the key; 404: the model or URL)
-    halts it before its slot is freed, so nothing waiting behind it goes out to be refused too.
+    refusal that every request would get alike (401 or 403: the key; 404: the model or URL) is
+    kept before its slot is freed, and every later request raises the same refusal without
+    being sent: the caller sees why, and nothing goes out only to be refused too.
     ``in_flight`` is the number of requests sent and not yet answered.
     """
 
@@ -84,8 +87,11 @@ class ThreadedTransport:
             **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
             **(headers or {}),
         }
+        if any(c in value for value in self.headers.values() for c in "\r\n\0"):
+            raise ConfigurationError("the API key or a header holds a line break or NUL: check OPENAI_API_KEY")
         self.in_flight = 0
         self.halted = False
+        self._refusal: tuple[int, list[tuple[bytes, bytes]], bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -141,15 +147,25 @@ class ThreadedTransport:
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
+            failed: list[BaseException] = []
+
             def run() -> None:
                 asyncio.set_event_loop(loop)
-                loop.run_until_complete(self._open())
-                ready.set()
+                try:
+                    loop.run_until_complete(self._open())
+                except BaseException as exc:
+                    failed.append(exc)
+                    return
+                finally:
+                    ready.set()
                 loop.run_forever()
 
             thread = threading.Thread(target=run, name="summarizer-io", daemon=True)
             thread.start()
             ready.wait()
+            if failed:
+                loop.close()
+                raise failed[0]
             self._loop, self._thread = loop, thread
             return loop
 
@@ -160,6 +176,7 @@ class ThreadedTransport:
             connector=aiohttp.TCPConnector(limit=self.limit or 100),
             timeout=aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout),
             headers=self.headers,
+            trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as the openai client honours them
         )
 
     async def _shutdown(self) -> None:
@@ -169,15 +186,17 @@ class ThreadedTransport:
     async def _post(self, data: bytes) -> ChatCompletion:
         assert self._session is not None
         async with self._gate or contextlib.nullcontext():
+            if self._refusal is not None:  # what this request would get too: raised, not sent
+                raise self._status_error(*self._refusal)
             if self.halted:
                 raise asyncio.CancelledError("the transport was halted")
             self.in_flight += 1
             try:
                 async with self._session.post(self.url, data=data) as response:
                     raw = await response.read()
-                    status, headers = response.status, list(response.headers.items())
+                    status, headers = response.status, list(response.raw_headers)
                     if status in REFUSED:
-                        self.halted = True
+                        self._refusal = (status, headers, raw)
             except asyncio.TimeoutError:
                 raise openai.APITimeoutError(request=self._request()) from None
             except (aiohttp.ClientError, OSError) as exc:
@@ -195,10 +214,10 @@ class ThreadedTransport:
         # status, headers and body); httpx's types stand in for the openai package's own.
         return httpx.Request("POST", self.url)
 
-    def _response(self, status: int, headers: list[tuple[str, str]], raw: bytes) -> Any:
+    def _response(self, status: int, headers: list[tuple[bytes, bytes]], raw: bytes) -> Any:
         return httpx.Response(status, headers=headers, content=raw, request=self._request())
 
-    def _status_error(self, status: int, headers: list[tuple[str, str]], raw: bytes) -> openai.APIStatusError:
+    def _status_error(self, status: int, headers: list[tuple[bytes, bytes]], raw: bytes) -> openai.APIStatusError:
         try:
             body: Any = json.loads(raw)
         except ValueError:
@@ -209,7 +228,7 @@ class ThreadedTransport:
         kind = _STATUS_ERRORS.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError)
         return kind(text, response=self._response(status, headers, raw), body=detail)
 
-    def _parse(self, status: int, headers: list[tuple[str, str]], raw: bytes) -> ChatCompletion:
+    def _parse(self, status: int, headers: list[tuple[bytes, bytes]], raw: bytes) -> ChatCompletion:
         try:
             return ChatCompletion.model_validate_json(raw)
         except ValidationError:

@@ -13,6 +13,7 @@ import pytest
 
 from summarizer.ask import ModelClient
 from summarizer.batch.retry import classify
+from summarizer.errors import ConfigurationError
 from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.transport import ThreadedTransport
 
@@ -110,7 +111,7 @@ def test_answers_free_their_slots_while_the_callers_loop_is_busy() -> None:
     assert all(blocked < arrived < unblocked for arrived in server.times[2:]), "the waiting requests went out late"
 
 
-def test_a_refused_key_halts_the_transport_before_a_waiting_request_goes_out() -> None:
+def test_a_refused_key_is_raised_to_every_waiting_request_without_sending_it() -> None:
     async def three(t: ThreadedTransport) -> list[Any]:
         return await asyncio.gather(*(t.complete(BODY) for _ in range(3)), return_exceptions=True)
 
@@ -118,8 +119,36 @@ def test_a_refused_key_halts_the_transport_before_a_waiting_request_goes_out() -
         t = transport(server, limit=1)
         outcomes = asyncio.run(closing(t, three(t)))
     assert len(server.requests) == 1
-    assert sum(isinstance(o, openai.AuthenticationError) for o in outcomes) == 1
-    assert sum(isinstance(o, asyncio.CancelledError) for o in outcomes) == 2
+    assert all(isinstance(o, openai.AuthenticationError) for o in outcomes), outcomes
+
+
+def test_halting_cancels_the_requests_still_waiting_for_a_slot() -> None:
+    async def halt_midway(t: ThreadedTransport) -> list[Any]:
+        calls = [asyncio.create_task(t.complete(BODY)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        t.halt()
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    with ScriptedServer(default=lambda r: Reply.tool({"headline": "x"}, delay=0.2)) as server:
+        t = transport(server, limit=1)
+        outcomes = asyncio.run(closing(t, halt_midway(t)))
+    assert len(server.requests) == 1
+    assert [type(o).__name__ for o in outcomes] == ["ChatCompletion", "CancelledError", "CancelledError"]
+
+
+def test_an_error_with_a_non_ascii_header_is_still_the_rate_limit_it_is() -> None:
+    body = {"error": {"message": "slow down"}}
+    with ScriptedServer() as server:
+        server.enqueue(Reply("status", body, 429, {"Retry-After": "3", "X-Note": "café"}))
+        t = transport(server)
+        raised = _outcome(closing(t, t.complete(BODY)))
+    fault = classify(raised)
+    assert isinstance(raised, openai.RateLimitError) and fault is not None and fault.retry_after == 3.0
+
+
+def test_a_key_with_a_line_break_is_a_configuration_error_not_a_failed_request() -> None:
+    with pytest.raises(ConfigurationError, match="line break"):
+        ThreadedTransport(base_url="http://127.0.0.1:9/v1", api_key="sk-abc\n")
 
 
 def test_cancelling_the_caller_cancels_the_request_and_frees_its_slot() -> None:
