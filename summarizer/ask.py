@@ -248,9 +248,11 @@ async def ask(
                 raise _provider_error(exc, model) from exc
             break
         except openai.OpenAIError as exc:
-            if not completions:
+            if not completions or isinstance(exc, _REFUSED):
+                # A refused key or model refuses every request after this one too: the run stops here,
+                # and an article it was working on stays unfinished rather than half-answered.
                 raise _provider_error(exc, model) from exc
-            # A failure during a re-ask: keep the answers we have for the caller to salvage.
+            # Any other failure during a re-ask: keep the answers we have for the caller to salvage.
             errors.append(f"the re-ask failed: {_describe(exc)}")
             break
         completions.append(completion)
@@ -314,6 +316,10 @@ def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str,
     return Answer(value=value, payloads=payloads, errors=list(hit.get("errors") or []), stats=stats)
 
 
+_REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+"""Answers that refuse the key or the model, not the request: :func:`ask` raises them even mid re-ask."""
+
+
 def _provider_error(exc: Exception, model: str) -> ProviderError:
     if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError):
         return ProviderError("the model server sent a malformed response body")
@@ -321,6 +327,8 @@ def _provider_error(exc: Exception, model: str) -> ProviderError:
         return ProviderError(f"cannot reach the model server: {_describe(exc)}", unreachable=True)
     if isinstance(exc, openai.AuthenticationError):
         return ProviderError(f"the model server refused the API key (HTTP {exc.status_code})")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return ProviderError(f"the model server refused the request (HTTP 403): {_describe(exc)}")
     if isinstance(exc, openai.NotFoundError):
         return ProviderError(f"model {model!r} not found on the server (HTTP 404)")
     if isinstance(exc, openai.APIStatusError):

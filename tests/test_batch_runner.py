@@ -242,9 +242,9 @@ def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path:
 
 
 def test_a_refusal_during_a_re_ask_stops_the_batch_with_its_reason(tmp_path: Path) -> None:
-    """A 403 on a re-ask ends that article's attempts (its first answer is salvaged or it fails); the next
-    request gets the same refusal without being sent, so the batch stops with the reason instead of
-    reporting itself complete with the other articles never tried."""
+    """A 403 on a re-ask stops the batch with its reason, instead of reporting itself complete with the
+    other articles never tried; the next request gets the same refusal without being sent. The article
+    being re-asked is not salvaged into a final answer: it stays pending with the others for the next run."""
     feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(6, seed=6))
     with ScriptedServer(default=lambda r: Reply.tool(answer(r))) as server:
         server.enqueue(Reply.tool({"headline": 7}), Reply.error(403, message="forbidden"))
@@ -252,7 +252,7 @@ def test_a_refusal_during_a_re_ask_stops_the_batch_with_its_reason(tmp_path: Pat
             run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=1)
         assert len(server.requests) == 2
     statuses = Counter(s["status"] for s in rows(tmp_path / "b.db", "SELECT status FROM summaries"))
-    assert statuses["pending"] == 5 and sum(statuses.values()) == 6
+    assert statuses == {"pending": 6}
 
 
 def test_a_refused_key_in_one_worker_stops_every_worker(tmp_path: Path) -> None:

@@ -174,6 +174,32 @@ def test_an_answer_cut_off_at_max_tokens_is_reasked(scripted: ScriptedServer, ar
     assert [f.text for f in result.facts] == ["The death toll reached 322."]
 
 
+def test_a_server_error_during_a_re_ask_keeps_the_first_answer(scripted: ScriptedServer, article: Article) -> None:
+    sid = toll_id(article)
+    scripted.enqueue(
+        Reply.tool(answer_with_fact(article, "The death toll reached 900.", [sid])),
+        Reply.error(500),
+        Reply.error(500),  # the re-ask fails twice: once, and once more on the openai client's own retry
+    )
+    result = summarize(article, provider_for(scripted, max_retries=1))
+    assert len(scripted.requests) == 3
+    assert result.status == "ok" and len(result.summary) == 1  # the grounded part of the first answer ships
+    assert result.facts == [] and "'900'" in result.dropped[0].reason
+
+
+@pytest.mark.parametrize(("status", "says"), [(401, "API key"), (403, "refused the request"), (404, "not found")])
+def test_a_refusal_during_a_re_ask_is_raised_not_salvaged(
+    scripted: ScriptedServer, article: Article, status: int, says: str
+) -> None:
+    scripted.enqueue(
+        Reply.tool(answer_with_fact(article, "The death toll reached 900.", [toll_id(article)])),
+        Reply.error(status),
+    )
+    with pytest.raises(ProviderError, match=f"{says}.*HTTP {status}"):
+        summarize(article, provider_for(scripted))
+    assert len(scripted.requests) == 2
+
+
 def test_rate_limit_429_is_retried_after_retry_after(scripted: ScriptedServer, article: Article) -> None:
     scripted.enqueue(
         Reply.error(429, retry_after=0.3), Reply.tool(answer_with_fact(article, "322 died.", [toll_id(article)]))
