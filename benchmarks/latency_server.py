@@ -5,7 +5,8 @@
 The test suite's ``ScriptedServer`` is thread-per-connection and shares the caller's GIL; for
 a benchmark the server must not compete with the code being measured, so this one is a
 single asyncio process of its own, holding any number of keep-alive connections, each answer
-delayed by ``--latency`` seconds with ``asyncio.sleep`` (so concurrent requests overlap).
+sent ``--latency`` seconds after its request arrived (``asyncio.sleep``, so concurrent requests
+overlap; the answer is made during the wait).
 ``--trace FILE`` records when each completion arrived and was answered, so a benchmark can
 tell how many requests the server actually held at once.
 """
@@ -49,8 +50,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lat
                 payload: dict[str, Any] = {"object": "list", "data": [{"id": model, "object": "model"}]}
             elif method == "POST" and path.rstrip("/").endswith("/chat/completions"):
                 arrived = time.time()
-                await asyncio.sleep(latency)
                 payload = completion(json.loads(body or b"{}"))
+                # The answer is made while the request waits: it goes out ``latency`` after the request
+                # arrived, not that plus the time this process took to make it.
+                await asyncio.sleep(max(0.0, latency - (time.time() - arrived)))
                 if TRACE is not None:
                     TRACE.append((arrived, time.time()))
             else:

@@ -56,14 +56,14 @@ a refusal (instructor raises AssertionError for those)."""
 
 @dataclass
 class ModelClient:
-    """The openai client for one backend and the instructor mode its requests use.
+    """How requests reach one backend, and the instructor mode they use.
 
-    With a ``transport`` (the batch's), requests go through it instead: from an I/O thread of
-    their own, at most its ``limit`` open at once, each slot freed the moment its answer is
-    read, whatever this loop is busy with (see :mod:`summarizer.transport`).
+    Through the openai client, or, given a ``transport`` instead (the batch's), from an I/O
+    thread of their own, at most its ``limit`` open at once, each slot freed the moment its
+    answer is read, whatever this loop is busy with (see :mod:`summarizer.transport`).
     """
 
-    openai: openai.AsyncOpenAI
+    openai: openai.AsyncOpenAI | None
     mode: instructor.Mode = instructor.Mode.TOOLS
     transport: ThreadedTransport | None = None
     halted: bool = False
@@ -87,6 +87,7 @@ class ModelClient:
             raise asyncio.CancelledError("the model client was halted")
         if self.transport is not None:
             return await self.transport.complete(body)
+        assert self.openai is not None, "a ModelClient needs the openai client or a transport"
         self._open += 1
         try:
             # client.post, not chat.completions.create: the body is already plain JSON, and
@@ -98,7 +99,8 @@ class ModelClient:
     async def close(self) -> None:
         if self.transport is not None:
             await self.transport.aclose()
-        await self.openai.close()
+        if self.openai is not None:
+            await self.openai.close()
 
 
 @dataclass

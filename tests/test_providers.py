@@ -180,3 +180,29 @@ def test_embedded_model_path_is_a_gguf_inside_the_package() -> None:
     assert path.resolve().parent in package_dirs
     with path.open("rb") as f:
         assert f.read(4) == b"GGUF"
+
+
+@pytest.mark.parametrize(
+    ("provider", "env"),
+    [
+        (Provider(kind="openai", model="m", api_key=KEY), {"OPENAI_ORG_ID": "org-1", "OPENAI_PROJECT_ID": "proj-1"}),
+        (Provider(kind="openai", model="m", api_key=KEY), {"OPENAI_BASE_URL": "http://127.0.0.1:9/gateway/v1"}),
+        (Provider(kind="compatible", model="m", base_url="http://127.0.0.1:9/v1"), {}),
+    ],
+    ids=["openai-org-project", "openai-env-base-url", "compatible-no-key"],
+)
+def test_the_batch_client_goes_where_the_openai_client_would_with_its_headers(
+    provider: Provider, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    sdk = provider.async_client().openai
+    transport = provider.batch_client(4).transport
+    assert sdk is not None and transport is not None
+    assert transport.url == str(sdk.base_url).rstrip("/") + "/chat/completions"
+    assert transport.headers["Authorization"] == f"Bearer {sdk.api_key}"
+    assert transport.headers.get("OpenAI-Organization") == sdk.organization
+    assert transport.headers.get("OpenAI-Project") == sdk.project
+    assert transport.limit == 4

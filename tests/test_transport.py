@@ -180,3 +180,34 @@ def test_close_stops_the_io_thread_and_is_idempotent() -> None:
         t = transport(server)
         asyncio.run(use_and_close(t))
     assert not any(thread.name == "summarizer-io" for thread in threading.enumerate())
+
+
+def _proxy_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_requests_go_through_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer() as proxy:
+        _proxy_env(monkeypatch, HTTP_PROXY=proxy.base_url.rsplit("/", 1)[0])
+        proxy.enqueue(Reply.tool({"headline": "via the proxy"}))
+        t = ThreadedTransport(base_url="http://upstream.test:1/v1")  # reachable only through the proxy
+        completion = asyncio.run(closing(t, t.complete(BODY)))
+    assert completion.choices[0].message.tool_calls is not None
+    assert proxy.requests[0]["_headers"]["host"] == "upstream.test:1"
+
+
+def test_no_proxy_exempts_a_host_and_a_dead_proxy_is_a_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer() as server:
+        _proxy_env(monkeypatch, HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="localhost,127.0.0.1")
+        server.enqueue(Reply.tool({"headline": "direct"}))
+        t = transport(server, timeout=5)
+        asyncio.run(closing(t, t.complete(BODY)))  # straight to the server, past the dead proxy
+        assert len(server.requests) == 1
+        _proxy_env(monkeypatch, HTTP_PROXY="http://127.0.0.1:9")
+        t = transport(server, timeout=5)
+        assert isinstance(_outcome(closing(t, t.complete(BODY))), openai.APIConnectionError)
+        assert len(server.requests) == 1
