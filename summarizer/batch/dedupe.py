@@ -22,7 +22,6 @@ score near 0 on 5-grams and are grouped as an event instead, not merged.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import re
 import struct
 from collections.abc import Sequence
@@ -60,9 +59,10 @@ def jaccard(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SIZE) -> float:
     if not a or not b:
         return 0.0
     # The k smallest values of the union sample it uniformly; count those that are in both sketches.
-    union = heapq.nsmallest(k, set(a).union(b))
+    mine = set(a)
+    union = sorted(mine.union(b))[:k]
     cutoff = union[-1]
-    shared = sum(1 for value in set(a).intersection(b) if value <= cutoff)
+    shared = sum(1 for value in mine.intersection(b) if value <= cutoff)
     return shared / len(union)
 
 

@@ -24,6 +24,7 @@ news about one incident. Both are options of ``summarizer batch``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -60,18 +61,24 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 def terms(title: str, text: str) -> Counter[str]:
     """Term counts of an article: content words, the title counted twice."""
-    counts: Counter[str] = Counter()
-    for weight, part in ((2, title), (1, text)):
-        for match in _WORD.finditer(part.casefold()):
-            word = match.group(0).replace("’", "'")
-            if word.endswith("'s"):
-                word = word[:-2]
-            if len(word) < 3 or word in STOP_WORDS:
-                continue
-            if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-                word = word[:-1]
-            counts[word] += weight
+    counts = Counter(filter(None, map(_term, _WORD.findall(title.casefold()))))
+    for word in counts:
+        counts[word] *= 2
+    counts.update(filter(None, map(_term, _WORD.findall(text.casefold()))))
     return counts
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    """The term a case-folded word counts as (possessive and plural ``s`` dropped), or None if it is not one."""
+    word = word.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) < 3 or word in STOP_WORDS:
+        return None
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word
 
 
 def tfidf(counts: Mapping[str, int], doc_freq: Mapping[str, int], doc_count: int) -> dict[str, float]:
