@@ -71,7 +71,7 @@ def env_proxy(url: str) -> str | None:
     parts = urllib.parse.urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(parts.netloc.rpartition("@")[2], proxies):
+    if not proxy or urllib.request.proxy_bypass(parts.netloc.rpartition("@")[2]):
         return None
     return proxy
 

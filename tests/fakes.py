@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from summarizer.ask import ModelClient
+
+T = TypeVar("T")
+
+
+def run_closing(client: ModelClient, work: Callable[[ModelClient], Awaitable[T]]) -> T:
+    """``work(client)`` in a fresh event loop, closing the client's connections before the loop ends."""
+
+    async def go() -> T:
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
 
 class FakeTime:
     """A clock that moves only when slept on, recording each sleep."""

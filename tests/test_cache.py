@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from summarizer.ask import Settings, ask
 from summarizer.cache import ResponseCache, cache_key
 from summarizer.fakeserver import Reply
 from summarizer.providers import resolve
+from tests.fakes import run_closing
 
 SECRET = "sk-secret-test"
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "How many?"}]
@@ -94,15 +94,16 @@ def test_cache_key_differs_when_settings_or_schema_differ() -> None:
 
 # -- through ask() -----------------------------------------------------------------------------
 def run_ask(client: Any, cache: ResponseCache) -> Any:
-    return asyncio.run(
-        ask(
+    return run_closing(
+        client,
+        lambda client: ask(
             client,
             model="m",
             messages=MESSAGES,
             response_model=Count,
             settings=Settings(max_attempts=1),
             cache=cache,
-        )
+        ),
     )
 
 
@@ -163,7 +164,7 @@ def test_different_messages_miss_the_cache(scripted, tmp_path: Path) -> None:  #
         second = await ask(client, model="m", messages=more, response_model=Count, settings=settings, cache=cache)
         return first, second
 
-    first, second = asyncio.run(both())
+    first, second = run_closing(client, lambda _: both())
     assert (first.value.number, second.value.number) == (1, 2)
     assert second.stats.cached is False
     assert len(scripted.requests) == 2

@@ -24,6 +24,7 @@ from summarizer.segment import Article, prepare
 from summarizer.summarize import summarize_article
 from summarizer.templates import load_prompts
 from tests.answers import all_text, brief_answer, copying_answer, is_brief_request, sentences
+from tests.fakes import run_closing
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
 TOLL = "001_5f4370996e979ae7.txt"  # the article with the SOHR death toll of 322
@@ -39,14 +40,15 @@ def provider_for(server: ScriptedServer, **kwargs: object) -> Provider:
 
 
 def summarize(article: Article, provider: Provider, settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    return asyncio.run(
-        summarize_article(
+    return run_closing(
+        provider.async_client(),
+        lambda client: summarize_article(
             article,
-            client=provider.async_client(),
+            client=client,
             model=provider.model,
             prompts=load_prompts(),
             settings=settings or Settings(max_attempts=3),
-        )
+        ),
     )
 
 
@@ -233,7 +235,7 @@ def test_unreachable_server_fails_the_run_with_one_error(article: Article) -> No
     provider = replace(resolve(base_url="http://127.0.0.1:9/v1", model="m"), max_retries=0, timeout=2)
     job = Job(provider=provider)
     with pytest.raises(ProviderError, match="cannot reach"):
-        asyncio.run(summarize_all([article], job, provider.async_client()))
+        run_closing(provider.async_client(), lambda client: summarize_all([article], job, client))
 
 
 def test_one_failing_article_does_not_fail_the_others(seeds_dir: Path) -> None:
@@ -246,7 +248,7 @@ def test_one_failing_article_does_not_fail_the_others(seeds_dir: Path) -> None:
 
     with ScriptedServer(default=respond) as server:
         provider = provider_for(server, max_retries=1)
-        summaries = asyncio.run(summarize_all(articles, Job(provider=provider), provider.async_client()))
+        summaries = run_closing(provider.async_client(), lambda c: summarize_all(articles, Job(provider=provider), c))
     status = {s.article_id: s.status for s in summaries}
     assert status == {"a1": "ok", "a2": "failed", "a3": "ok"}
     assert "500" in (summaries[1].error or "")
