@@ -14,7 +14,7 @@ from summarizer.ask import Settings
 from summarizer.batch import BatchError, inbox
 from summarizer.batch.fakemodel import FAULTS, answer, faulty, is_brief_request, synthetic_articles, user_text
 from summarizer.batch.retry import RetryPolicy
-from summarizer.batch.runner import Batch, BatchConfig
+from summarizer.batch.runner import REJECTED_IN_A_ROW, Batch, BatchConfig
 from summarizer.batch.store import Store
 from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
@@ -253,6 +253,37 @@ def test_a_refusal_during_a_re_ask_stops_the_batch_with_its_reason(tmp_path: Pat
         assert len(server.requests) == 2
     statuses = Counter(s["status"] for s in rows(tmp_path / "b.db", "SELECT status FROM summaries"))
     assert statuses == {"pending": 6}
+
+
+def test_a_request_rejected_with_400_fails_its_article_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """A 400 for one article (too long for the model, say) is that article's failure, with the server's
+    reason; stopping the batch instead would stop every later run at the same article."""
+    records = synthetic_articles(6, per_event=3, seed=7)
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    too_long = records[2]["title"]
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if not is_brief_request(request) and too_long in user_text(request):
+            return Reply.error(400, message="maximum context length exceeded")
+        return Reply.tool(answer(request))
+
+    with ScriptedServer(default=respond) as server:
+        batch = run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=2)
+    assert (batch.counters.summarized, batch.counters.failed) == (5, 1)
+    (failed,) = rows(tmp_path / "b.db", "SELECT attempts, error, error_kind FROM summaries WHERE status = 'failed'")
+    assert failed["attempts"] == 1 and failed["error_kind"] == "permanent"
+    assert "HTTP 400" in failed["error"] and "maximum context length exceeded" in failed["error"]
+
+
+def test_every_request_rejected_with_400_stops_the_batch_after_a_few(tmp_path: Path) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(20, seed=8))
+    with ScriptedServer(default=lambda r: Reply.error(400, message="unsupported parameter: tools")) as server:
+        with pytest.raises(ProviderError, match=f"rejected {REJECTED_IN_A_ROW} requests in a row.*unsupported"):
+            run_batch(tmp_path / "b.db", [str(feed)], server, concurrency=1, workers=1)
+        # The request waiting for the slot may already be out when the last rejection is read.
+        assert REJECTED_IN_A_ROW <= len(server.requests) <= REJECTED_IN_A_ROW + 1
+    statuses = Counter(s["status"] for s in rows(tmp_path / "b.db", "SELECT status FROM summaries"))
+    assert statuses == {"failed": REJECTED_IN_A_ROW - 1, "pending": 20 - REJECTED_IN_A_ROW + 1}
 
 
 def test_a_refused_key_in_one_worker_stops_every_worker(tmp_path: Path) -> None:

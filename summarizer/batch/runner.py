@@ -64,6 +64,11 @@ log = logging.getLogger(__name__)
 INGEST_CHUNK = 200
 """Inbox items per ingest transaction."""
 
+REJECTED_IN_A_ROW = 5
+"""Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
+one after another with no answer between, after which the batch stops: the server rejects what
+every request has in common (the model's parameters, the output mode), not one article."""
+
 
 @dataclass(frozen=True)
 class BatchConfig:
@@ -421,6 +426,7 @@ class Batch:
             self.config.requests_per_minute, self.config.tokens_per_minute, clock=self._clock, sleep=self._sleep
         )
         self._waiting = dict(plan.waiting)
+        self._rejected_in_a_row = 0
         self._queue: asyncio.PriorityQueue[tuple[int, int, Any]] = asyncio.PriorityQueue()
         self._sequence = 0
         for job in plan.briefs:
@@ -489,18 +495,30 @@ class Batch:
                     before()
                 await self._limiter.acquire(estimate)
                 try:
-                    return await call()
+                    answer = await call()
                 except (ProviderError, ModelOutputError) as exc:
                     self._limiter.settle(estimated_tokens=estimate, actual_tokens=0)
                     fault = classify(exc)
                     if fault is None:
                         raise PermanentFailure(str(exc)) from exc
+                    if fault.kind == "bad_request":
+                        # This article's request (too long for the model, say): its failure, not the batch's,
+                        # unless every request is rejected alike.
+                        self._rejected_in_a_row += 1
+                        if self._rejected_in_a_row < REJECTED_IN_A_ROW:
+                            raise PermanentFailure(f"the model server rejected the request: {fault.message}") from exc
+                        self._client.halt()
+                        raise ProviderError(
+                            f"the model server rejected {self._rejected_in_a_row} requests in a row: {fault.message}"
+                        ) from exc
                     if not fault.retryable:
                         self._client.halt()  # the tasks waiting for a slot must not send another request
                         raise ProviderError(f"the model server refused the request: {fault.message}") from exc
                     if fault.kind == "rate_limited" and fault.retry_after:
                         self._limiter.pause(min(fault.retry_after, self.config.retry.max_retry_after))
                     raise TransientFault(fault) from exc
+                self._rejected_in_a_row = 0
+                return answer
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     def _account(self, stats: Any, estimate: int) -> None:
