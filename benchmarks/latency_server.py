@@ -49,11 +49,11 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lat
             if method == "GET" and path.rstrip("/").endswith("/models"):
                 payload: dict[str, Any] = {"object": "list", "data": [{"id": model, "object": "model"}]}
             elif method == "POST" and path.rstrip("/").endswith("/chat/completions"):
-                arrived = time.time()
+                arrived, started = time.time(), time.monotonic()
                 payload = completion(json.loads(body or b"{}"))
                 # The answer is made while the request waits: it goes out ``latency`` after the request
                 # arrived, not that plus the time this process took to make it.
-                await asyncio.sleep(max(0.0, latency - (time.time() - arrived)))
+                await asyncio.sleep(max(0.0, latency - (time.monotonic() - started)))
                 if TRACE is not None:
                     TRACE.append((arrived, time.time()))
             else:

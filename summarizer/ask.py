@@ -70,6 +70,10 @@ class ModelClient:
     """Set by :meth:`halt`: a request not yet sent is cancelled instead."""
     _open: int = field(default=0, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.openai is None and self.transport is None:
+            raise TypeError("a ModelClient needs the openai client or a transport")
+
     @property
     def in_flight(self) -> int:
         """Requests sent and not yet answered."""
@@ -87,7 +91,7 @@ class ModelClient:
             raise asyncio.CancelledError("the model client was halted")
         if self.transport is not None:
             return await self.transport.complete(body)
-        assert self.openai is not None, "a ModelClient needs the openai client or a transport"
+        assert self.openai is not None  # __post_init__: one or the other
         self._open += 1
         try:
             # client.post, not chat.completions.create: the body is already plain JSON, and

@@ -99,6 +99,10 @@ class Provider:
         # building one: that costs 25-45 ms, at every worker's start.
         env = os.environ
         headers = {}
+        for line in env.get("OPENAI_CUSTOM_HEADERS", "").split("\n"):  # "Name: value" lines, as openai reads them
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip()] = value.strip()
         if organization := env.get("OPENAI_ORG_ID"):
             headers["OpenAI-Organization"] = organization
         if project := env.get("OPENAI_PROJECT_ID"):

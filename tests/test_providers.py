@@ -185,7 +185,14 @@ def test_embedded_model_path_is_a_gguf_inside_the_package() -> None:
 @pytest.mark.parametrize(
     ("provider", "env"),
     [
-        (Provider(kind="openai", model="m", api_key=KEY), {"OPENAI_ORG_ID": "org-1", "OPENAI_PROJECT_ID": "proj-1"}),
+        (
+            Provider(kind="openai", model="m", api_key=KEY),
+            {
+                "OPENAI_ORG_ID": "org-1",
+                "OPENAI_PROJECT_ID": "proj-1",
+                "OPENAI_CUSTOM_HEADERS": "X-Team: news\nX-Env:ci",
+            },
+        ),
         (Provider(kind="openai", model="m", api_key=KEY), {"OPENAI_BASE_URL": "http://127.0.0.1:9/gateway/v1"}),
         (Provider(kind="compatible", model="m", base_url="http://127.0.0.1:9/v1"), {}),
     ],
@@ -194,7 +201,7 @@ def test_embedded_model_path_is_a_gguf_inside_the_package() -> None:
 def test_the_batch_client_goes_where_the_openai_client_would_with_its_headers(
     provider: Provider, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+    for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -205,4 +212,7 @@ def test_the_batch_client_goes_where_the_openai_client_would_with_its_headers(
     assert transport.headers["Authorization"] == f"Bearer {sdk.api_key}"
     assert transport.headers.get("OpenAI-Organization") == sdk.organization
     assert transport.headers.get("OpenAI-Project") == sdk.project
+    for name in ("X-Team", "X-Env"):
+        assert transport.headers.get(name) == sdk.default_headers.get(name)
+    assert ("X-Team" in transport.headers) == ("OPENAI_CUSTOM_HEADERS" in env)
     assert transport.limit == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -192,12 +193,13 @@ def _proxy_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 
 def test_requests_go_through_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     with ScriptedServer() as proxy:
-        _proxy_env(monkeypatch, HTTP_PROXY=proxy.base_url.rsplit("/", 1)[0])
+        _proxy_env(monkeypatch, HTTP_PROXY=proxy.base_url.rsplit("/", 1)[0].replace("//", "//user:pw@"))
         proxy.enqueue(Reply.tool({"headline": "via the proxy"}))
         t = ThreadedTransport(base_url="http://upstream.test:1/v1")  # reachable only through the proxy
         completion = asyncio.run(closing(t, t.complete(BODY)))
     assert completion.choices[0].message.tool_calls is not None
     assert proxy.requests[0]["_headers"]["host"] == "upstream.test:1"
+    assert proxy.requests[0]["_headers"]["proxy-authorization"] == "Basic " + base64.b64encode(b"user:pw").decode()
 
 
 def test_no_proxy_exempts_a_host_and_a_dead_proxy_is_a_connection_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,3 +213,24 @@ def test_no_proxy_exempts_a_host_and_a_dead_proxy_is_a_connection_error(monkeypa
         t = transport(server, timeout=5)
         assert isinstance(_outcome(closing(t, t.complete(BODY))), openai.APIConnectionError)
         assert len(server.requests) == 1
+
+
+def test_a_proxy_s_password_never_reaches_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer() as proxy:  # it cannot CONNECT: the https request fails at the proxy
+        port = proxy.base_url.rsplit(":", 1)[1].split("/")[0]
+        _proxy_env(monkeypatch, HTTPS_PROXY=f"http://user:s3cret@127.0.0.1:{port}")
+        t = ThreadedTransport(base_url="https://upstream.test/v1", timeout=5)
+        failure = _outcome(closing(t, t.complete(BODY)))
+    assert isinstance(failure, openai.APIConnectionError)
+    assert "s3cret" not in str(failure) and "s3cret" not in repr(t)
+
+
+def test_the_proxy_is_chosen_when_the_transport_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedServer() as server:
+        _proxy_env(monkeypatch)
+        server.enqueue(Reply.tool({"headline": "direct"}))
+        t = transport(server, timeout=5)
+        _proxy_env(monkeypatch, HTTP_PROXY="127.0.0.1:9")  # set afterwards, and without a scheme
+        asyncio.run(closing(t, t.complete(BODY)))
+        assert len(server.requests) == 1
+        assert transport(server).proxy == "http://127.0.0.1:9"
