@@ -40,7 +40,7 @@ from summarizer.errors import ProviderError
 from summarizer.schemas import CallStats
 from summarizer.schemas.llm import Scoped
 from summarizer.settings import Settings
-from summarizer.transport import ThreadedTransport
+from summarizer.transport import REFUSED, ThreadedTransport
 
 __all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of", "prepare"]
 
@@ -254,7 +254,7 @@ async def ask(
                 raise _provider_error(exc, model) from exc
             break
         except openai.OpenAIError as exc:
-            if not completions or isinstance(exc, _REFUSED):
+            if not completions or (isinstance(exc, openai.APIStatusError) and exc.status_code in REFUSED):
                 # A refused key or model refuses every request after this one too: the run stops here,
                 # and an article it was working on stays unfinished rather than half-answered.
                 raise _provider_error(exc, model) from exc
@@ -320,10 +320,6 @@ def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str,
     stats = CallStats.model_validate({**hit.get("stats", {}), "cached": True})
     payloads = hit.get("payloads") or []
     return Answer(value=value, payloads=payloads, errors=list(hit.get("errors") or []), stats=stats)
-
-
-_REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-"""Answers that refuse the key or the model, not the request: :func:`ask` raises them even mid re-ask."""
 
 
 def _provider_error(exc: Exception, model: str) -> ProviderError:

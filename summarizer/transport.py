@@ -54,7 +54,9 @@ from summarizer.errors import ConfigurationError
 T = TypeVar("T")
 
 REFUSED = frozenset({401, 403, 404})
-"""Statuses every further request would get too: they halt the transport."""
+"""Statuses every further request would get too (the key, the model or the URL is refused, not the
+request): the transport keeps them, :func:`summarizer.ask.ask` raises them even mid re-ask, and the
+batch's retry policy stops on them."""
 
 _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
     400: openai.BadRequestError,
@@ -112,11 +114,12 @@ class ThreadedTransport:
         proxy = env_proxy(self.url)
         # Its credentials apart, as a header (aiohttp's errors quote the proxy URL it was given): on the
         # CONNECT of an https tunnel, or on the request itself when the proxy forwards plain http.
-        auth = aiohttp.BasicAuth.from_url(yarl.URL(proxy)) if proxy else None
+        proxy_url = yarl.URL(proxy) if proxy else None
+        auth = aiohttp.BasicAuth.from_url(proxy_url) if proxy_url else None
         self._proxy_headers = {"Proxy-Authorization": auth.encode()} if auth else None
         if self._proxy_headers and self.url.startswith("http:"):
             self.headers.update(self._proxy_headers)
-        self.proxy = str(yarl.URL(proxy).with_user(None)) if proxy else None
+        self.proxy = str(proxy_url.with_user(None)) if proxy_url else None
         self.in_flight = 0
         self.halted = False
         self._refusal: tuple[int, list[tuple[bytes, bytes]], bytes] | None = None

@@ -29,6 +29,8 @@ import httpx
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from summarizer.transport import REFUSED
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -86,7 +88,7 @@ def classify_one(error: BaseException) -> Fault | None:
             return Fault("rate_limited", True, "HTTP 429 rate limited", retry_after)
         if status in (408, 409) or status >= 500:
             return Fault("server_error", True, f"HTTP {status} from the model server", retry_after)
-        if status in (401, 403, 404):
+        if status in REFUSED:
             return Fault("refused", False, f"HTTP {status}: {_first_line(error)}")
         return Fault("bad_request", False, f"HTTP {status}: {_first_line(error)}")
     if isinstance(error, json.JSONDecodeError | openai.APIResponseValidationError):

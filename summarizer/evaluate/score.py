@@ -286,16 +286,7 @@ def _consensus(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tuple[l
             backed = backing_articles(claim.citations, item, sentences)
             if len(backed) >= min(2, len(item.support)):
                 candidates[(i, j)] = len(backed) + similarity(claim.text, item.statement) / 10
-    by_gold = {p.gold: p.pred for p in assign(candidates)}
-    outcomes = [
-        ItemOutcome(
-            gold=item.id,
-            statement=item.statement,
-            recalled_by=brief.consensus[by_gold[j]].text if j in by_gold else None,
-        )
-        for j, item in enumerate(gold)
-    ]
-    return outcomes, len(by_gold)
+    return _recalled(candidates, [(item.id, item.statement) for item in gold], [c.text for c in brief.consensus])
 
 
 def sides_matched(predicted: DiscrepancyOut, gold: GoldDiscrepancy, sentences: _Sentences) -> int:
@@ -318,14 +309,17 @@ def _discrepancies(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tup
             k = sides_matched(predicted, item, sentences)
             if k >= 2:
                 candidates[(i, j)] = k + similarity(predicted.topic, item.topic) / 10
+    return _recalled(candidates, [(item.id, item.topic) for item in gold], [d.topic for d in brief.discrepancies])
+
+
+def _recalled(
+    candidates: dict[tuple[int, int], float], gold: Sequence[tuple[str, str]], predicted: Sequence[str]
+) -> tuple[list[ItemOutcome], int]:
+    """Each gold item (id, statement) with the prediction assigned to it one-to-one, if any; and how many were."""
     by_gold = {p.gold: p.pred for p in assign(candidates)}
     outcomes = [
-        ItemOutcome(
-            gold=item.id,
-            statement=item.topic,
-            recalled_by=brief.discrepancies[by_gold[j]].topic if j in by_gold else None,
-        )
-        for j, item in enumerate(gold)
+        ItemOutcome(gold=gold_id, statement=statement, recalled_by=predicted[by_gold[j]] if j in by_gold else None)
+        for j, (gold_id, statement) in enumerate(gold)
     ]
     return outcomes, len(by_gold)
 
