@@ -93,10 +93,7 @@ def run_once(
         )
         batch.start(inbox=str(feed), provider=provider.label)
         wall, cpu = time.perf_counter(), cpu_seconds()
-        batch.ingest(inbox.read([str(feed)]))
-        plan = batch.plan()
-        if plan:
-            batch.run(plan, provider)
+        batch.run_inbox(inbox.read([str(feed)]), lambda: provider)  # as the command does
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         batch.finish("completed")
         return batch.counters, wall, cpu

@@ -1,55 +1,158 @@
-"""Sharing a plan between worker processes: whole events per worker, balanced, nothing lost or doubled."""
+"""The batch in worker processes: the parent reads the inbox while the workers already summarise it."""
 
 from __future__ import annotations
 
-import random
+import json
+import sqlite3
+import threading
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from summarizer.batch.runner import BriefJob, Plan
-from summarizer.batch.store import WorkItem
-from summarizer.batch.workers import split
-from summarizer.load import Document
+from summarizer.ask import Settings
+from summarizer.batch import inbox, workers
+from summarizer.batch.fakemodel import is_brief_request, responder, synthetic_articles, user_text
+from summarizer.batch.retry import RetryPolicy
+from summarizer.batch.runner import Batch, BatchConfig
+from summarizer.batch.store import Store
+from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.providers import Provider, resolve
+from summarizer.templates import load_prompts
+
+pytestmark = pytest.mark.skipif(not workers.supported(), reason="worker processes need Linux (fork, prctl)")
+
+FAST_RETRY = RetryPolicy(attempts=2, initial=0.01, maximum=0.02, jitter=0.0)
 
 
-def plan_of(event_sizes: list[int], loose: int, briefs: int) -> Plan:
-    events: list[int | None] = [event_id for event_id, size in enumerate(event_sizes, start=1) for _ in range(size)]
-    events += [None] * loose
-    random.Random(len(events)).shuffle(events)
-    doc = Document(title="t", text="x", origin="o")
-    items = [WorkItem(n, n, 0, doc, event_id) for n, event_id in enumerate(events, start=1)]
-    jobs = [BriefJob(1000 + n, (1, 2), "d") for n in range(briefs)]
-    waiting = dict(Counter(item.event_id for item in items if item.event_id is not None))
-    return Plan(summaries=items, briefs=jobs, waiting=waiting)
+def write_inbox(path: Path, records: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
 
 
-@pytest.mark.parametrize(
-    ("sizes", "loose", "briefs", "shares"),
-    [([10] * 100, 0, 0, 2), ([30, 1, 1, 1, 5, 9], 7, 3, 2), ([4, 4, 4], 0, 5, 3), ([2], 0, 0, 4), ([], 6, 0, 4)],
-)
-def test_split_keeps_events_whole_and_every_item_once(sizes: list[int], loose: int, briefs: int, shares: int) -> None:
-    plan = plan_of(sizes, loose, briefs)
-    parts = split(plan, shares)
-
-    assert 1 <= len(parts) <= shares and all(parts)
-    ids = [item.summary_id for part in parts for item in part.summaries]
-    assert sorted(ids) == sorted(item.summary_id for item in plan.summaries)  # each exactly once
-    assert sorted(job.event_id for part in parts for job in part.briefs) == sorted(j.event_id for j in plan.briefs)
-    owners: dict[int, set[int]] = {}
-    for n, part in enumerate(parts):
-        for item in part.summaries:
-            if item.event_id is not None:
-                owners.setdefault(item.event_id, set()).add(n)
-        assert part.waiting == dict(Counter(i.event_id for i in part.summaries if i.event_id is not None))
-        positions = [plan.summaries.index(item) for item in part.summaries]
-        assert positions == sorted(positions)  # first come, first served within a part
-    assert all(len(found) == 1 for found in owners.values())  # an event's members stay together
-    loads = [len(part.summaries) + len(part.briefs) for part in parts]
-    assert max(loads) - min(loads) <= max([*sizes, 1])  # balanced up to one event
+def run(store_path: Path, feed: Path, ready: Any, **config: Any) -> Batch:
+    """One run as the command does it, in two worker processes unless ``config`` says otherwise."""
+    with Store(store_path) as store:
+        store.lock()
+        batch = Batch(
+            store,
+            model="scripted",
+            prompts=load_prompts(),
+            settings=Settings(),
+            config=BatchConfig(**{"concurrency": 4, "workers": 2, "retry": FAST_RETRY, **config}),
+        )
+        batch.start(inbox=str(feed))
+        batch.run_inbox(inbox.read([str(feed)]), ready)
+        batch.finish("completed")
+        return batch
 
 
-def test_split_of_a_single_share_is_the_plan() -> None:
-    plan = plan_of([3, 2], 1, 1)
-    (part,) = split(plan, 1)
-    assert part.summaries == plan.summaries and part.briefs == plan.briefs and part.waiting == plan.waiting
+def provider_of(server: ScriptedServer) -> Provider:
+    return resolve(base_url=server.base_url, model="scripted", timeout=10.0)
+
+
+def summary_requests(server: ScriptedServer, titles: list[str]) -> Counter[str]:
+    return Counter(t for r in server.requests if not is_brief_request(r) for t in titles if t in user_text(r))
+
+
+def table(store_path: Path, sql: str) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(store_path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_the_workers_summarise_while_the_inbox_is_read_and_everything_is_done_once(tmp_path: Path) -> None:
+    records = synthetic_articles(120, per_event=6, seed=5)
+    titles = [r["title"] for r in records]
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    store_path = tmp_path / "b.db"
+    stored_at_first_request: list[int] = []
+    answer = responder(delay=0.02)
+    lock = threading.Lock()
+
+    def watching(request: dict[str, Any]) -> Reply:
+        with lock:
+            if not stored_at_first_request:
+                stored_at_first_request.append(table(store_path, "SELECT COUNT(*) FROM articles")[0][0])
+        return answer(request)
+
+    with ScriptedServer(default=watching) as server:
+        batch = run(store_path, feed, lambda: provider_of(server))
+        assert summary_requests(server, titles) == Counter(titles)  # each article asked for exactly once
+
+    assert stored_at_first_request[0] < len(records)  # the first request went out before the inbox was all in
+    c = batch.counters
+    assert (c.seen, c.new, c.queued, c.summarized, c.failed) == (120, 120, 120, 120, 0)
+    assert table(store_path, "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 120)]
+    # Each event's brief was asked for once, after all its members were finished: it covers every one.
+    members = Counter(r[0] for r in table(store_path, "SELECT event_id FROM articles"))
+    briefs = {event_id: json.loads(m) for event_id, m in table(store_path, "SELECT event_id, members FROM briefs")}
+    assert len(briefs) == c.briefs == c.briefs_queued == sum(1 for n in members.values() if n >= 2)
+    for event_id, brief_members in briefs.items():
+        assert len(brief_members) == members[event_id]
+    assert c.calls == 120 + c.briefs
+
+
+def test_nothing_new_starts_nothing(tmp_path: Path) -> None:
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(12, per_event=4, seed=2))
+    with ScriptedServer(default=responder()) as server:
+        run(tmp_path / "b.db", feed, lambda: provider_of(server))
+        asked = len(server.requests)
+
+        def never() -> Provider:
+            raise AssertionError("the provider was started with nothing to do")
+
+        again = run(tmp_path / "b.db", feed, never)
+        assert len(server.requests) == asked
+    assert (again.counters.skipped, again.counters.calls, again.counters.queued) == (12, 0, 0)
+
+
+def test_leftovers_of_an_earlier_run_and_new_articles_are_done_in_one_run(tmp_path: Path) -> None:
+    first = synthetic_articles(30, per_event=5, seed=3)
+    later = synthetic_articles(60, per_event=5, seed=3)[30:]
+    feed = write_inbox(tmp_path / "feed.jsonl", first)
+    store_path = tmp_path / "b.db"
+    with ScriptedServer(default=lambda request: Reply(status=500, body={"error": {"message": "down"}})) as down:
+        failed = run(store_path, feed, lambda: provider_of(down))
+    assert failed.counters.failed == 30  # transient failures: retried by the next run
+
+    write_inbox(feed, first + later)
+    titles = [r["title"] for r in first + later]
+    with ScriptedServer(default=responder()) as server:
+        batch = run(store_path, feed, lambda: provider_of(server))
+        assert summary_requests(server, titles) == Counter(titles)
+    assert (batch.counters.new, batch.counters.summarized, batch.counters.failed) == (30, 60, 0)
+    assert table(store_path, "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 60)]
+
+
+def test_a_plan_run_through_the_library_uses_the_workers_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = synthetic_articles(40, per_event=5, seed=9)
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    handed: list[int] = []
+    stream = workers.stream
+
+    def recording(batch: Batch, ready: Any, most: int, **kwargs: Any) -> None:
+        handed.append(len(kwargs["leftovers"]))
+        stream(batch, ready, most, **kwargs)
+
+    monkeypatch.setattr(workers, "stream", recording)
+    with ScriptedServer(default=responder()) as server, Store(tmp_path / "b.db") as store:
+        batch = Batch(
+            store,
+            model="scripted",
+            prompts=load_prompts(),
+            settings=Settings(),
+            config=BatchConfig(concurrency=4, workers=2, retry=FAST_RETRY),
+        )
+        batch.start(inbox=str(feed))
+        batch.ingest(inbox.read([str(feed)]))
+        plan = batch.plan()
+        assert len(plan.summaries) == 40 and not plan.briefs
+        batch.run(plan, provider_of(server))
+    assert handed == [40]
+    c = batch.counters
+    assert (c.summarized, c.briefs, c.queued, c.briefs_queued) == (40, 8, 40, 8)
+    assert table(tmp_path / "b.db", "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 40)]

@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from summarizer.batch.runner import Batch, BatchConfig, Counters, Plan
+from summarizer.batch.runner import Batch, BatchConfig, Counters
 from summarizer.load import MAX_BYTES
 
 ACTIONS = ("run", "status", "export")
@@ -194,28 +194,27 @@ class Display:
         with self.progress:
             yield
 
-    def begin(self, plan: Plan) -> None:
-        if self.progress is None:
-            return
-        self._tasks["articles"] = self.progress.add_task("articles", total=len(plan.summaries), stats="")
-        self._tasks["briefs"] = self.progress.add_task("briefs", total=len(plan.briefs), stats="")
-
     def __call__(self, what: str, counters: Counters) -> None:
+        """Called by the batch as it goes (see ``ProgressFn``); the totals grow while the inbox is read."""
         if self.progress is None:
             return
         if "ingest" not in self._tasks:
             self._tasks["ingest"] = self.progress.add_task("reading", total=None, stats="")
-        if what == "ingest":
+        if what in ("ingest", "ingested"):
             self.progress.update(
                 self._tasks["ingest"],
                 completed=counters.seen,
                 stats=f"{counters.new} new, {counters.duplicates} duplicates, {counters.input_errors} unreadable",
             )
-            self.progress.refresh()
-            return
-        if "articles" in self._tasks:
+            if what == "ingested":
+                self.progress.update(self._tasks["ingest"], total=counters.seen or 1, completed=counters.seen or 1)
+        if counters.queued or counters.briefs_queued:
+            if "articles" not in self._tasks:
+                self._tasks["articles"] = self.progress.add_task("articles", total=None, stats="")
+                self._tasks["briefs"] = self.progress.add_task("briefs", total=None, stats="")
             self.progress.update(
                 self._tasks["articles"],
+                total=counters.queued,
                 completed=counters.summarized + counters.failed,
                 stats=f"[green]✓ {counters.summarized}[/] [red]✗ {counters.failed}[/] "
                 f"↻ {counters.retries} retries · {counters.tokens:,} tokens · {counters.in_flight} in flight",
@@ -226,14 +225,8 @@ class Display:
                 completed=counters.briefs + counters.briefs_failed,
                 stats=f"[green]✓ {counters.briefs}[/] [red]✗ {counters.briefs_failed}[/]",
             )
-        if what == "tick":
+        if what in ("ingest", "ingested", "tick"):
             self.progress.refresh()
-
-    def finish_ingest(self) -> None:
-        if self.progress is not None and "ingest" in self._tasks:
-            task = self._tasks["ingest"]
-            done = self.progress.tasks[task].completed
-            self.progress.update(task, total=done or 1, completed=done or 1)
 
 
 def _model_name(provider: Any) -> str:
@@ -253,7 +246,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from summarizer.batch import inbox
     from summarizer.batch.store import Store
     from summarizer.cli import notice_embedded, prompts_from_args, provider_from_args, settings_from_args
-    from summarizer.providers import running
+    from summarizer.providers import Provider, running
 
     config = config_from_args(args)
     provider = provider_from_args(args)
@@ -269,15 +262,13 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             batch = Batch(store, model=model, prompts=prompts, settings=settings, config=config, progress=display)
             batch.start(inbox=" ".join(args.inbox), provider=provider.label)
             try:
-                with display.shown():
-                    batch.ingest(items)
-                    display.finish_ingest()
-                    plan = batch.plan()
-                    if plan:
-                        display.begin(plan)
+                with display.shown(), contextlib.ExitStack() as stack:
+
+                    def ready() -> Provider:  # called once there is work: nothing new, nothing started
                         notice_embedded(provider, err)
-                        with running(replace(provider, model=model)) as ready:
-                            batch.run(plan, ready)
+                        return stack.enter_context(running(replace(provider, model=model)))
+
+                    batch.run_inbox(items, ready)
             except (KeyboardInterrupt, asyncio.CancelledError):
                 batch.finish("interrupted")
                 err.print(_interrupted_message(batch.counters, args), highlight=False, markup=False, soft_wrap=True)

@@ -2,19 +2,20 @@
 
     batch = Batch(store, model="gpt-4o-mini", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
     batch.start(inbox="inbox/", provider="openai")
-    batch.ingest(inbox.read(["inbox/"]))     # no model calls: hashes, duplicates, events
-    plan = batch.plan()                      # pending summaries, events whose brief is stale
-    if plan:
-        with running(provider) as ready:
-            batch.run(plan, ready)   # model calls, in config.workers processes; each result committed as it arrives
+    with contextlib.ExitStack() as stack:   # the provider is made ready (e.g. a server started) only if needed
+        batch.run_inbox(inbox.read(["inbox/"]), lambda: stack.enter_context(running(provider)))
     batch.finish("completed")
 
-Ingest is synchronous and idempotent. Execution (in each worker process, see ``workers``) is
-asyncio tasks pulling jobs from a priority queue: summaries first come first served, and an
-event's brief as soon as its last pending member is finished (so briefs overlap the remaining
-summaries). ``concurrency`` bounds the requests in flight (the client's transport), not the
-tasks: there are half as many again, so segmenting the next article and validating, grounding
-and storing an answer never hold one of the server's slots.
+``run_inbox`` is, in one process, ``ingest`` (no model calls: hashes, duplicates, events),
+``plan`` (pending summaries, events whose brief is stale) and ``run``. With several worker
+processes the two overlap: the workers summarise each ingested chunk while the parent reads
+the next (see ``workers``). Ingest is idempotent, each chunk one transaction.
+
+Execution (in each worker process) is asyncio tasks pulling jobs from a priority queue:
+summaries first come first served, and an event's brief as soon as its last pending member is
+finished (so briefs overlap the remaining summaries). ``concurrency`` bounds the requests in
+flight (the client's transport), not the tasks: there are half as many again, so segmenting
+the next article and validating, grounding and storing an answer never hold a server's slot.
 Every attempt passes the rate limiter; transient faults are retried by the tenacity policy;
 an article that still fails is recorded as failed with its reason, and the batch goes on.
 """
@@ -29,9 +30,9 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from summarizer.ask import ModelClient, Settings, prepare
 from summarizer.batch import BatchError, dedupe, events
@@ -61,8 +62,13 @@ from summarizer.templates import PromptSet
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 INGEST_CHUNK = 200
 """Inbox items per ingest transaction."""
+
+EVENT_CHUNK = 25
+"""Articles per event-assignment transaction: short, since a worker's writes wait for each one."""
 
 REJECTED_IN_A_ROW = 5
 """Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
@@ -88,7 +94,8 @@ class BatchConfig:
     """Also retry articles that failed for good (unusable answers), not only transient failures."""
     max_bytes: int = MAX_BYTES
     workers: int = 1
-    """Processes executing the plan (see :mod:`summarizer.batch.workers`); concurrency and limits are shared out."""
+    """Processes executing the plan (see :mod:`summarizer.batch.workers`); concurrency and limits are shared out.
+    With more than one, they summarise while the inbox is still being read."""
 
 
 @dataclass
@@ -134,7 +141,8 @@ class Counters:
 
 
 ProgressFn = Callable[[str, Counters], None]
-"""Called as ``progress(what, counters)``; ``what`` is "ingest", "article", "brief", "retry" or "failure"."""
+"""Called as ``progress(what, counters)``; ``what`` is "ingest" (a chunk read), "ingested" (the whole inbox),
+"article", "brief", "retry", "failure" or "tick"."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,21 @@ class PermanentFailure(Exception):
 def estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
     """A conservative token estimate for the rate limiter: ~4 characters a token, plus the reply allowance."""
     return sum(len(m.get("content") or "") for m in messages) // 4 + max_tokens
+
+
+Feed = AsyncIterator["WorkItem | BriefJob"]
+"""Jobs that arrive while a plan runs (a worker process's, from its parent)."""
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def members_digest(members: Iterable[int]) -> str:
@@ -204,6 +227,10 @@ class Batch:
         self._inbox_ids: list[int] = []
         self._terms: dict[int, Counter[str]] = {}  # new articles' term counts, from ingest to event assignment
         self._briefed: set[int] = set()
+        self._counted_skipped: set[int] = set()
+        self.finished: list[tuple[str, int]] | None = None
+        """In a worker process, the jobs finished since the last report: ("summary", summary_id) or
+        ("brief", event_id). Its parent decides the briefs, so the worker starts none of its own."""
 
     def notify(self, what: str) -> None:
         if self.progress is not None:
@@ -231,27 +258,46 @@ class Batch:
     # -- ingest ------------------------------------------------------------------------------
     def ingest(self, items: Iterable[Item]) -> None:
         """Store every inbox item (new articles, sightings of known ones, input errors); group the new into events."""
-        chunk: list[Item] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= INGEST_CHUNK:
-                self._ingest_chunk(chunk)
-                chunk = []
-        if chunk:
-            self._ingest_chunk(chunk)
-        self._assign_events()
-        with self.store.transaction():
-            self.store.queue_summaries(
-                self._inbox_ids, model=self.model, prompt_version=self.prompt_version, run_id=self.run_id
-            )
-        states = self.store.summary_states(self._inbox_ids, model=self.model, prompt_version=self.prompt_version)
-        self.counters.skipped = sum(1 for state in states.values() if state == "done")
+        for chunk in chunked(items, INGEST_CHUNK):
+            self.ingest_chunk(chunk)
+        self.finish_ingest()
+
+    def ingest_chunk(self, items: list[Item]) -> list[int]:
+        """Store one chunk of inbox items, queue summaries for its canonical articles (one transaction)
+        and return its articles' IDs. Summaries do not depend on events, so what a chunk queued can be
+        worked on at once (the worker processes do); only briefs wait for :meth:`finish_ingest`."""
+        start = len(self._inbox_ids)
+        self._ingest_chunk(items)
+        ids = self._inbox_ids[start:]
+        # Counted before anything of this run is summarised: done now means done by an earlier run.
+        states = self.store.summary_states(ids, model=self.model, prompt_version=self.prompt_version)
+        for article_id, state in states.items():
+            if state == "done" and article_id not in self._counted_skipped:
+                self._counted_skipped.add(article_id)
+                self.counters.skipped += 1
+        return ids
+
+    def finish_ingest(self) -> None:
+        """Group the new articles into events, every chunk's terms counted."""
+        for _ in self.assign_events():
+            pass
+
+    def assign_events(self) -> Iterator[None]:
+        """:meth:`finish_ingest` a transaction at a time: it yields after each one, so a caller can
+        keep other work going in between (the worker processes' dispatch)."""
+        yield from self._assign_events()
         self.flush(force=True)
+        self.notify("ingested")
 
     def _ingest_chunk(self, items: list[Item]) -> None:
         docs = [item.document for item in items if item.document is not None]
         known = self.store.known_hashes([d.sha256 for d in docs])
+        # The CPU work first, outside the transaction: while workers run, they wait for its lock.
+        fresh = {
+            d.sha256: (dedupe.sketch(d.text), events.terms(d.title, d.text)) for d in docs if d.sha256 not in known
+        }
         now = time.time()
+        start = len(self._inbox_ids)
         with self.store.transaction():
             for item in items:
                 self.counters.seen += 1
@@ -269,16 +315,19 @@ class Batch:
                 known[doc.sha256] = article_id
                 self._inbox_ids.append(article_id)
                 self.counters.new += 1
-                if self._link_duplicate(article_id, doc.text):
+                sketch, terms = fresh[doc.sha256]
+                if self._link_duplicate(article_id, sketch):
                     self.counters.duplicates += 1
                 else:
-                    self._terms[article_id] = events.terms(doc.title, doc.text)
-                    self.store.add_doc_freq(self._terms[article_id])
+                    self._terms[article_id] = terms
+                    self.store.add_doc_freq(terms)
+            self.store.queue_summaries(
+                self._inbox_ids[start:], model=self.model, prompt_version=self.prompt_version, run_id=self.run_id
+            )
         self.notify("ingest")
 
-    def _link_duplicate(self, article_id: int, text: str) -> bool:
+    def _link_duplicate(self, article_id: int, sketch: tuple[int, ...]) -> bool:
         """Mark a near-duplicate of a stored article as such; index a canonical one's sketch. True if duplicate."""
-        sketch = dedupe.sketch(text)
         prefix = sketch[: dedupe.INDEXED_PREFIX]
         candidates = self.store.sketch_candidates(prefix, min(dedupe.MIN_SHARED, len(prefix)))
         match = dedupe.best_match(sketch, candidates, self.config.duplicate_threshold)
@@ -288,7 +337,7 @@ class Batch:
         self.store.set_sketch(article_id, dedupe.pack(sketch), prefix)
         return False
 
-    def _assign_events(self) -> None:
+    def _assign_events(self) -> Iterator[None]:
         rows = self.store.unassigned_articles()
         if not rows:
             return
@@ -308,9 +357,11 @@ class Batch:
             )
         doc_count = self.store.doc_count()
         changed: set[int] = set()
-        for start in range(0, len(rows), INGEST_CHUNK):
+        for chunk in chunked(rows, EVENT_CHUNK):
+            # The vectors first, outside the transaction: while workers run, they wait for its lock.
+            vectors = {int(row["id"]): self._vector(row, doc_count) for row in chunk if row["duplicate_of"] is None}
             with self.store.transaction():
-                for row in rows[start : start + INGEST_CHUNK]:
+                for row in chunk:
                     article_id, at = int(row["id"]), float(row["at"])
                     # An undated article (``at`` is when it was first seen) may join any loaded event.
                     when = at if row["dated"] else None
@@ -319,8 +370,7 @@ class Batch:
                         if event_id is not None:
                             self.store.assign_event(article_id, event_id, None)
                             continue
-                    counts = self._terms.pop(article_id, None) or events.terms(row["title"], row["body"])
-                    vector = events.tfidf(counts, self.store.doc_freq(counts), doc_count)
+                    vector = vectors.get(article_id) or self._vector(row, doc_count)
                     found = index.best(vector, when)
                     if found is None:
                         event = events.Event(
@@ -348,25 +398,40 @@ class Batch:
                         last_at=grown.last_at,
                     )
                 changed.clear()
+            yield
+
+    def _vector(self, row: Any, doc_count: int) -> dict[str, float]:
+        counts = self._terms.pop(int(row["id"]), None) or events.terms(row["title"], row["body"])
+        return events.tfidf(counts, self.store.doc_freq(counts), doc_count)
 
     # -- planning ----------------------------------------------------------------------------
-    def plan(self) -> Plan:
-        """What this run has to do: pending summaries (after re-queueing retryable failures) and stale briefs."""
+    def leftovers(self) -> list[WorkItem]:
+        """Pending summaries, after re-queueing the failures to retry."""
         self.store.requeue_failed(
             model=self.model, prompt_version=self.prompt_version, include_permanent=self.config.retry_failed
         )
-        work = self.store.pending(model=self.model, prompt_version=self.prompt_version)
+        return self.pending()
+
+    def pending(self, *, article_ids: list[int] | None = None, summary_ids: list[int] | None = None) -> list[WorkItem]:
+        """Pending summaries of this run's model and prompts (only of ``article_ids`` or ``summary_ids``)."""
+        return self.store.pending(
+            model=self.model, prompt_version=self.prompt_version, article_ids=article_ids, summary_ids=summary_ids
+        )
+
+    def plan(self) -> Plan:
+        """What this run has to do: pending summaries (after re-queueing retryable failures) and stale briefs."""
+        work = self.leftovers()
         waiting = Counter(item.event_id for item in work if item.event_id is not None)
         self.counters.queued = len(work)
         briefs: list[BriefJob] = []
         if self.config.briefs:
             for event_id in self.store.events_with_members():
-                if waiting.get(event_id, 0) == 0 and (job := self._brief_job(event_id)) is not None:
+                if waiting.get(event_id, 0) == 0 and (job := self.brief_job(event_id)) is not None:
                     briefs.append(job)
         self.counters.briefs_queued = len(briefs)
         return Plan(summaries=work, briefs=briefs, waiting=dict(waiting))
 
-    def _brief_job(self, event_id: int) -> BriefJob | None:
+    def brief_job(self, event_id: int) -> BriefJob | None:
         """The brief this event needs, if its summarised members changed since its last brief."""
         if event_id in self._briefed:
             return None
@@ -380,19 +445,39 @@ class Batch:
         return BriefJob(event_id, tuple(members), digest)
 
     # -- execution ---------------------------------------------------------------------------
+    def run_inbox(self, items: Iterable[Item], ready: Callable[[], Provider]) -> None:
+        """Ingest ``items`` and do what they bring. ``ready()`` returns the provider ready to use (starting
+        an embedded server, say); it is called once, when there is work, and never when there is none.
+
+        With several workers (Linux), the two overlap: the workers summarise each ingested chunk
+        while the next is read, and events are briefed once the whole inbox is grouped (see
+        :func:`summarizer.batch.workers.stream`). In one process: :meth:`ingest`, :meth:`plan`, :meth:`run`.
+        """
+        if self._parallel():
+            parallel.stream(self, ready, self.config.workers, items=items)
+            return
+        self.ingest(items)
+        if plan := self.plan():
+            self.run(plan, ready())
+
     def run(self, plan: Plan, provider: Provider) -> None:
-        """Execute ``plan``: in this process, or in ``config.workers`` forked processes (Linux) when it is
-        big enough to share. SIGTERM stops it like Ctrl-C (the caller sees KeyboardInterrupt or CancelledError)."""
-        units = len({item.event_id if item.event_id is not None else -n for n, item in enumerate(plan.summaries)})
-        workers = min(self.config.workers, self.config.concurrency, units + len(plan.briefs))
-        if workers > 1 and parallel.supported():
-            # Built once here, before the fork, rather than by every worker on its first requests.
-            prepare(provider.mode, [scoped(ArticleExtraction, ["s1"]), scoped(BriefExtraction, ["a1.f1"])])
-            parallel.run_in_workers(self, plan, provider, workers)
+        """Execute ``plan``: in this process, or in ``config.workers`` forked processes (Linux).
+        SIGTERM stops it like Ctrl-C (the caller sees KeyboardInterrupt or CancelledError)."""
+        if self._parallel() and len(plan.summaries) + len(plan.briefs) > 1:
+            parallel.stream(self, lambda: provider, self.config.workers, leftovers=plan.summaries)
         else:
             asyncio.run(self.execute_cancellable(plan, provider))
 
-    async def execute_cancellable(self, plan: Plan, provider: Provider) -> None:
+    def _parallel(self) -> bool:
+        return min(self.config.workers, self.config.concurrency) > 1 and parallel.supported()
+
+    def prepare_requests(self, provider: Provider) -> None:
+        """Build what every call needs (request shapes, the segmenter's rules): once in a parent, not by
+        every worker it forks, each on its first article."""
+        prepare(provider.mode, [scoped(ArticleExtraction, ["s1"]), scoped(BriefExtraction, ["a1.f1"])])
+        segment("Warm-up. The segmenter builds its rules on first use.")
+
+    async def execute_cancellable(self, plan: Plan, provider: Provider, feed: Feed | None = None) -> None:
         """:meth:`execute`, cancelled by SIGTERM (e.g. a scheduler's timeout) as Ctrl-C would."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
@@ -400,13 +485,14 @@ class Batch:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
-            await self.execute(plan, provider)
+            await self.execute(plan, provider, feed)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGTERM)
 
-    async def execute(self, plan: Plan, provider: Provider) -> None:
-        """Run the plan with ``config.concurrency`` workers against a ready ``provider``; return when all is done.
+    async def execute(self, plan: Plan, provider: Provider, feed: Feed | None = None) -> None:
+        """Run the plan, and what ``feed`` brings until it ends, with ``config.concurrency`` requests in
+        flight against a ready ``provider``; return when all is done.
 
         The client is built here, in the process that runs the plan (a worker builds its own
         after the fork), with no transport retries: the retry policy is the only one, and every
@@ -416,11 +502,11 @@ class Batch:
         """
         client = provider.batch_client(self.config.concurrency)
         try:
-            await self._execute(plan, client)
+            await self._execute(plan, client, feed)
         finally:
             await client.close()
 
-    async def _execute(self, plan: Plan, client: ModelClient) -> None:
+    async def _execute(self, plan: Plan, client: ModelClient, feed: Feed | None = None) -> None:
         self._client = client
         self._limiter = RateLimiter(
             self.config.requests_per_minute, self.config.tokens_per_minute, clock=self._clock, sleep=self._sleep
@@ -437,7 +523,7 @@ class Batch:
         # others segment their next article or validate, ground and store an answer.
         tasks = self.config.concurrency + max(self.config.concurrency // 2, 1)
         workers = [asyncio.create_task(self._worker()) for _ in range(tasks)]
-        joiner = asyncio.create_task(self._queue.join())
+        joiner = asyncio.create_task(self._drain(feed))
         ticker = asyncio.create_task(self._tick())
         try:
             await asyncio.wait([joiner, *workers], return_when=asyncio.FIRST_COMPLETED)
@@ -450,6 +536,16 @@ class Batch:
             await asyncio.gather(joiner, ticker, *workers, return_exceptions=True)
             self.counters.in_flight = client.in_flight
             self.flush(force=True)
+
+    async def _drain(self, feed: Feed | None) -> None:
+        """Returns once the queue is empty and, with a ``feed``, the feed has ended."""
+        if feed is not None:
+            async for job in feed:
+                if isinstance(job, BriefJob):
+                    self._enqueue_brief(job, count=False)
+                else:
+                    self._enqueue(1, job)
+        await self._queue.join()
 
     async def _tick(self) -> None:
         """A heartbeat for the progress display, which refreshes from this thread (no display thread)."""
@@ -575,12 +671,14 @@ class Batch:
             self.counters.failed += 1
             log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
             self.notify("failure")
+        if self.finished is not None:
+            self.finished.append(("summary", item.summary_id))
         self.notify("article")
         self.flush()
-        if item.event_id is not None:
+        if item.event_id is not None and self.finished is None:
             left = self._waiting.get(item.event_id, 1) - 1
             self._waiting[item.event_id] = left
-            if left <= 0 and self.config.briefs and (job := self._brief_job(item.event_id)) is not None:
+            if left <= 0 and self.config.briefs and (job := self.brief_job(item.event_id)) is not None:
                 self._enqueue_brief(job)
 
     async def _brief(self, job: BriefJob) -> None:
@@ -632,6 +730,8 @@ class Batch:
         elif recorded:
             self.counters.briefs_failed += 1
             log.info("event %d brief: %s", job.event_id, parts.error)
+        if self.finished is not None:
+            self.finished.append(("brief", job.event_id))
         self.notify("brief")
         self.flush()
 
