@@ -142,3 +142,43 @@ def test_parse_time() -> None:
     assert parse_time("1970-01-01T02:00:00+01:00") == 3600.0
     assert parse_time("last Tuesday") is None
     assert parse_time(None) is None
+
+
+def test_a_write_waits_for_another_connections_transaction_then_goes_through(tmp_path: Path) -> None:
+    import threading
+
+    with Store(tmp_path / "s.db") as second:
+        run_id = second.start_run(inbox="x", provider="p", model="m", prompt_version="v")
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with Store(tmp_path / "s.db") as first, first.transaction():
+                first.add_article(doc(1), seen_at=0.0, run_id=run_id)
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(5)
+        threading.Timer(0.2, release.set).start()
+        with second.transaction():  # waits for the lock instead of failing with "database is locked"
+            assert release.is_set()
+            second.add_article(doc(2), seen_at=0.0, run_id=run_id)
+        holder.join(5)
+        assert [r["title"] for r in second.query("SELECT title FROM articles ORDER BY id")] == [
+            doc(1).title,
+            doc(2).title,
+        ]
+
+
+def test_a_write_that_cannot_get_the_lock_in_time_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import summarizer.batch.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.05)
+    with Store(tmp_path / "s.db") as first, Store(tmp_path / "s.db") as second:
+        with first.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"), second.transaction():
+            pass
+        with second.transaction():  # free again
+            pass

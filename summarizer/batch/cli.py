@@ -208,6 +208,8 @@ class Display:
             )
             if what == "ingested":
                 self.progress.update(self._tasks["ingest"], total=counters.seen or 1, completed=counters.seen or 1)
+            self.progress.refresh()
+            return  # the reader's own counts: the articles' bars move on the runs' ticks
         if counters.queued or counters.briefs_queued:
             if "articles" not in self._tasks:
                 self._tasks["articles"] = self.progress.add_task("articles", total=None, stats="")
@@ -225,7 +227,7 @@ class Display:
                 completed=counters.briefs + counters.briefs_failed,
                 stats=f"[green]✓ {counters.briefs}[/] [red]✗ {counters.briefs_failed}[/]",
             )
-        if what in ("ingest", "ingested", "tick"):
+        if what == "tick":
             self.progress.refresh()
 
 

@@ -194,6 +194,12 @@ class WorkItem:
     event_id: int | None
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` says another connection holds the lock (SQLITE_BUSY; its code is there from Python 3.11)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == 5 if code is not None else "database is locked" in str(exc)
+
+
 class Store:
     """A batch store at ``path``. Use as a context manager, or call :meth:`close`."""
 
@@ -268,7 +274,7 @@ class Store:
                     self.db.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
-                    if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    if not _busy(exc) or time.monotonic() > deadline:
                         raise
                 time.sleep(BUSY_POLL)
         finally:
