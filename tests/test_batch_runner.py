@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from summarizer.batch.runner import REJECTED_IN_A_ROW, Batch, BatchConfig
 from summarizer.batch.store import Store
 from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
-from summarizer.providers import resolve
+from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
 from tests.fakes import FakeTime
 
@@ -37,9 +38,11 @@ def run_batch(
     *,
     timeout: float = 10.0,
     fake_time: Any = None,
+    ready: Callable[[], Provider] | None = None,
     **config: Any,
 ) -> Batch:
-    """One run as ``summarizer batch`` does it: ingest, plan, execute, finish."""
+    """One run as ``summarizer batch`` does it: ingest, plan, execute, finish. ``ready`` (default:
+    the provider of ``server``) is what the batch calls once it has work."""
     with Store(store_path) as store:
         store.lock()
         batch = Batch(
@@ -53,7 +56,8 @@ def run_batch(
         batch.start(inbox=" ".join(specs))
         try:
             batch.run_inbox(
-                inbox.read(specs), lambda: resolve(base_url=server.base_url, model="scripted", timeout=timeout)
+                inbox.read(specs),
+                ready or (lambda: resolve(base_url=server.base_url, model="scripted", timeout=timeout)),
             )
         except BaseException:
             batch.finish("failed")

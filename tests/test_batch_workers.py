@@ -20,6 +20,7 @@ from summarizer.batch.store import Store
 from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
+from tests.test_batch_runner import run_batch
 
 pytestmark = pytest.mark.skipif(not workers.supported(), reason="worker processes need Linux (fork, prctl)")
 
@@ -31,21 +32,9 @@ def write_inbox(path: Path, records: list[dict[str, str]]) -> Path:
     return path
 
 
-def run(store_path: Path, feed: Path, ready: Any, **config: Any) -> Batch:
+def run(store_path: Path, feed: Path, server: ScriptedServer, ready: Any = None, **config: Any) -> Batch:
     """One run as the command does it, in two worker processes unless ``config`` says otherwise."""
-    with Store(store_path) as store:
-        store.lock()
-        batch = Batch(
-            store,
-            model="scripted",
-            prompts=load_prompts(),
-            settings=Settings(),
-            config=BatchConfig(**{"concurrency": 4, "workers": 2, "retry": FAST_RETRY, **config}),
-        )
-        batch.start(inbox=str(feed))
-        batch.run_inbox(inbox.read([str(feed)]), ready)
-        batch.finish("completed")
-        return batch
+    return run_batch(store_path, [str(feed)], server, ready=ready, **{"workers": 2, "retry": FAST_RETRY, **config})
 
 
 def provider_of(server: ScriptedServer) -> Provider:
@@ -80,7 +69,7 @@ def test_the_workers_summarise_while_the_inbox_is_read_and_everything_is_done_on
         return answer(request)
 
     with ScriptedServer(default=watching) as server:
-        batch = run(store_path, feed, lambda: provider_of(server))
+        batch = run(store_path, feed, server)
         assert summary_requests(server, titles) == Counter(titles)  # each article asked for exactly once
 
     assert stored_at_first_request[0] < len(records)  # the first request went out before the inbox was all in
@@ -99,13 +88,13 @@ def test_the_workers_summarise_while_the_inbox_is_read_and_everything_is_done_on
 def test_nothing_new_starts_nothing(tmp_path: Path) -> None:
     feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(12, per_event=4, seed=2))
     with ScriptedServer(default=responder()) as server:
-        run(tmp_path / "b.db", feed, lambda: provider_of(server))
+        run(tmp_path / "b.db", feed, server)
         asked = len(server.requests)
 
         def never() -> Provider:
             raise AssertionError("the provider was started with nothing to do")
 
-        again = run(tmp_path / "b.db", feed, never)
+        again = run(tmp_path / "b.db", feed, server, never)
         assert len(server.requests) == asked
     assert (again.counters.skipped, again.counters.calls, again.counters.queued) == (12, 0, 0)
 
@@ -116,13 +105,13 @@ def test_leftovers_of_an_earlier_run_and_new_articles_are_done_in_one_run(tmp_pa
     feed = write_inbox(tmp_path / "feed.jsonl", first)
     store_path = tmp_path / "b.db"
     with ScriptedServer(default=lambda request: Reply(status=500, body={"error": {"message": "down"}})) as down:
-        failed = run(store_path, feed, lambda: provider_of(down))
+        failed = run(store_path, feed, down)
     assert failed.counters.failed == 30  # transient failures: retried by the next run
 
     write_inbox(feed, first + later)
     titles = [r["title"] for r in first + later]
     with ScriptedServer(default=responder()) as server:
-        batch = run(store_path, feed, lambda: provider_of(server))
+        batch = run(store_path, feed, server)
         assert summary_requests(server, titles) == Counter(titles)
     assert (batch.counters.new, batch.counters.summarized, batch.counters.failed) == (30, 60, 0)
     assert table(store_path, "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 60)]
