@@ -149,6 +149,50 @@ def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
 
 
+def syndicated(record: dict[str, str], agency: str) -> dict[str, str]:
+    """A wire copy of ``record``: its own headline, byline and footer around the same story."""
+    text = f"{agency} - {record['text']}\n\n(c) {agency} 2024"
+    return {**record, "title": f"{record['title']} ({agency})", "text": text, "url": record["url"] + "#" + agency}
+
+
+def test_duplicates_are_found_alike_whatever_the_ingest_chunks(tmp_path: Path) -> None:
+    """A chunk's near-duplicates are decided before its transaction, against the store and the chunk's
+    earlier articles: the same links as storing one article at a time."""
+    records = synthetic_articles(24, per_event=4, seed=5, sentences=10)
+    inbox_records = [
+        records[0],
+        syndicated(records[0], "Reuters"),  # a copy of an article of the same chunk
+        records[1],
+        records[0],  # an exact copy
+        *records[2:12],
+        syndicated(syndicated(records[0], "Reuters"), "AFP"),  # a copy of the copy
+        *records[12:],
+        syndicated(records[3], "AP"),  # a copy of an article of an earlier chunk
+        syndicated(records[20], "AP"),
+        syndicated(records[20], "DPA"),  # two copies of one article, side by side
+    ]
+    feed = write_inbox(tmp_path / "feed.jsonl", inbox_records)
+    outcomes = []
+    for size in (1, 7, len(inbox_records)):
+        with Store(tmp_path / f"{size}.db") as store:
+            batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+            batch.start(inbox=str(feed))
+            items = list(inbox.read([str(feed)]))
+            for start in range(0, len(items), size):
+                batch.ingest_chunk(items[start : start + size])
+            batch.finish_ingest()
+            outcomes.append(
+                [
+                    tuple(r)
+                    for r in store.query("SELECT id, duplicate_of, similarity, event_id FROM articles ORDER BY id")
+                ]
+            )
+    one_at_a_time = outcomes[0]
+    assert sum(1 for r in one_at_a_time if r[1] is not None) == 5
+    assert len(one_at_a_time) == len(inbox_records) - 1  # the exact copy is a sighting
+    assert outcomes[1] == one_at_a_time and outcomes[2] == one_at_a_time
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(
     tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch

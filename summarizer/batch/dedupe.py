@@ -88,3 +88,10 @@ def best_match(new: Sequence[int], candidates: Sequence[tuple[int, bytes]], thre
         if score >= threshold and (best is None or score > best.similarity):
             best = Match(article_id, score)
     return best
+
+
+def shares_index(new: Sequence[int], indexed: Sequence[int]) -> bool:
+    """Whether a sketch ``new`` would find a canonical one whose indexed prefix is ``indexed`` among its
+    candidates (what ``Store.sketch_candidates`` asks of the stored ones, for one not stored yet)."""
+    prefix = new[:INDEXED_PREFIX]
+    return len(set(prefix).intersection(indexed)) >= min(MIN_SHARED, len(prefix))

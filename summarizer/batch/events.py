@@ -98,11 +98,17 @@ def normalized(vector: Mapping[str, float]) -> dict[str, float]:
 
 
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    return _cosine(a, b, norm(a), norm(b))
+
+
+def norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vector.values()))
+
+
+def _cosine(a: Mapping[str, float], b: Mapping[str, float], norm_a: float, norm_b: float) -> float:
     if len(a) > len(b):
         a, b = b, a
     dot = sum(w * b.get(t, 0.0) for t, w in a.items())
-    norm_a = math.sqrt(sum(w * w for w in a.values()))
-    norm_b = math.sqrt(sum(w * w for w in b.values()))
     return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
 
 
@@ -114,12 +120,21 @@ class Event:
     size: int
     first_at: float
     last_at: float
+    _norm: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def norm(self) -> float:
+        """The centroid's length, kept until a member joins (every candidate event's, for every article)."""
+        if self._norm is None:
+            self._norm = norm(self.centroid)
+        return self._norm
 
     def add(self, vector: Mapping[str, float], at: float | None) -> None:
         merged = dict(self.centroid)
         for term, weight in vector.items():
             merged[term] = merged.get(term, 0.0) + weight
         self.centroid = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:CENTROID_TERMS])
+        self._norm = None
         self.size += 1
         if at is not None:
             self.first_at = min(self.first_at, at)
@@ -152,11 +167,12 @@ class EventIndex:
         for term in vector:
             candidates |= self._by_term.get(term, set())
         best: tuple[Event, float] | None = None
+        length = norm(vector)
         for event_id in sorted(candidates):
             event = self.events[event_id]
             if at is not None and not (event.first_at - self.window <= at <= event.last_at + self.window):
                 continue
-            score = cosine(vector, event.centroid)
+            score = _cosine(vector, event.centroid, length, event.norm)
             if score >= self.threshold and (best is None or score > best[1]):
                 best = (event, score)
         return best

@@ -49,7 +49,6 @@ from summarizer.schemas import (
     ArticleExtraction,
     ArticleSummary,
     BriefClaim,
-    BriefExtraction,
     CallStats,
     DiscrepancyOut,
     Dropped,
@@ -74,6 +73,17 @@ REJECTED_IN_A_ROW = 5
 """Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
 one after another with no answer between, after which the batch stops: the server rejects what
 every request has in common (the model's parameters, the output mode), not one article."""
+
+
+@dataclass
+class _Fresh:
+    """An article new to the store, with what its ingest computes before its transaction."""
+
+    sketch: tuple[int, ...]
+    terms: Counter[str]
+    duplicate_of: int | str | None = None
+    """The stored article it copies (its id), or an earlier one in the same chunk (its content hash)."""
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -292,12 +302,15 @@ class Batch:
     def _ingest_chunk(self, items: list[Item]) -> None:
         docs = [item.document for item in items if item.document is not None]
         known = self.store.known_hashes([d.sha256 for d in docs])
-        # The CPU work first, outside the transaction: while workers run, they wait for its lock.
-        fresh = {
-            d.sha256: (dedupe.sketch(d.text), events.terms(d.title, d.text)) for d in docs if d.sha256 not in known
-        }
+        # The CPU work and the reads first, outside the transaction: while workers run, they wait for its lock.
+        fresh: dict[str, _Fresh] = {}
+        for doc in docs:
+            if doc.sha256 not in known and doc.sha256 not in fresh:
+                fresh[doc.sha256] = _Fresh(dedupe.sketch(doc.text), events.terms(doc.title, doc.text))
+        self._find_duplicates(fresh)
         now = time.time()
         start = len(self._inbox_ids)
+        counted: list[Counter[str]] = []
         with self.store.transaction():
             for item in items:
                 self.counters.seen += 1
@@ -315,27 +328,42 @@ class Batch:
                 known[doc.sha256] = article_id
                 self._inbox_ids.append(article_id)
                 self.counters.new += 1
-                sketch, terms = fresh[doc.sha256]
-                if self._link_duplicate(article_id, sketch):
+                new = fresh[doc.sha256]
+                if new.duplicate_of is not None:
+                    of = new.duplicate_of if isinstance(new.duplicate_of, int) else known[new.duplicate_of]
+                    self.store.mark_duplicate(article_id, of, new.similarity)
                     self.counters.duplicates += 1
                 else:
-                    self._terms[article_id] = terms
-                    self.store.add_doc_freq(terms)
+                    prefix = new.sketch[: dedupe.INDEXED_PREFIX]
+                    self.store.set_sketch(article_id, dedupe.pack(new.sketch), prefix)
+                    self._terms[article_id] = new.terms
+                    counted.append(new.terms)
+            self.store.add_doc_freq(counted)
             self.store.queue_summaries(
                 self._inbox_ids[start:], model=self.model, prompt_version=self.prompt_version, run_id=self.run_id
             )
         self.notify("ingest")
 
-    def _link_duplicate(self, article_id: int, sketch: tuple[int, ...]) -> bool:
-        """Mark a near-duplicate of a stored article as such; index a canonical one's sketch. True if duplicate."""
-        prefix = sketch[: dedupe.INDEXED_PREFIX]
-        candidates = self.store.sketch_candidates(prefix, min(dedupe.MIN_SHARED, len(prefix)))
-        match = dedupe.best_match(sketch, candidates, self.config.duplicate_threshold)
-        if match is not None:
-            self.store.mark_duplicate(article_id, match.article_id, match.similarity)
-            return True
-        self.store.set_sketch(article_id, dedupe.pack(sketch), prefix)
-        return False
+    def _find_duplicates(self, fresh: dict[str, _Fresh]) -> None:
+        """Decide which of a chunk's new articles (in inbox order) are near-duplicates, of a stored
+        canonical article or of an earlier one in the chunk, as if each were stored before the next
+        is looked at. Reads only: the parent is the one process that adds articles."""
+        canonical: list[tuple[str, tuple[int, ...]]] = []  # this chunk's, in order: ids above every stored one
+        for sha, new in fresh.items():
+            prefix = new.sketch[: dedupe.INDEXED_PREFIX]
+            stored = self.store.sketch_candidates(prefix, min(dedupe.MIN_SHARED, len(prefix)))
+            match = dedupe.best_match(new.sketch, stored, self.config.duplicate_threshold)
+            best: tuple[int | str, float] | None = None if match is None else (match.article_id, match.similarity)
+            for earlier, sketch in canonical:
+                if not dedupe.shares_index(new.sketch, sketch[: dedupe.INDEXED_PREFIX]):
+                    continue
+                score = dedupe.jaccard(new.sketch, sketch)
+                if score >= self.config.duplicate_threshold and (best is None or score > best[1]):
+                    best = (earlier, score)
+            if best is None:
+                canonical.append((sha, new.sketch))
+            else:
+                new.duplicate_of, new.similarity = best
 
     def _assign_events(self) -> Iterator[None]:
         rows = self.store.unassigned_articles()
@@ -356,10 +384,14 @@ class Batch:
                 )
             )
         doc_count = self.store.doc_count()
+        # The document frequencies of every term these articles have, read at once rather than per article.
+        doc_freq = self.store.doc_freq({term for row in rows for term in self._terms.get(int(row["id"]), ())})
         changed: set[int] = set()
         for chunk in chunked(rows, EVENT_CHUNK):
             # The vectors first, outside the transaction: while workers run, they wait for its lock.
-            vectors = {int(row["id"]): self._vector(row, doc_count) for row in chunk if row["duplicate_of"] is None}
+            vectors = {
+                int(row["id"]): self._vector(row, doc_freq, doc_count) for row in chunk if row["duplicate_of"] is None
+            }
             with self.store.transaction():
                 for row in chunk:
                     article_id, at = int(row["id"]), float(row["at"])
@@ -370,7 +402,7 @@ class Batch:
                         if event_id is not None:
                             self.store.assign_event(article_id, event_id, None)
                             continue
-                    vector = vectors.get(article_id) or self._vector(row, doc_count)
+                    vector = vectors.get(article_id) or self._vector(row, doc_freq, doc_count)
                     found = index.best(vector, when)
                     if found is None:
                         event = events.Event(
@@ -400,9 +432,15 @@ class Batch:
                 changed.clear()
             yield
 
-    def _vector(self, row: Any, doc_count: int) -> dict[str, float]:
+    def _vector(self, row: Any, doc_freq: dict[str, int], doc_count: int) -> dict[str, float]:
+        """The article's TF-IDF vector; ``doc_freq`` has its terms' frequencies, or gets them now (an
+        article ingested by an earlier, interrupted run: its terms were not kept)."""
         counts = self._terms.pop(int(row["id"]), None) or events.terms(row["title"], row["body"])
-        return events.tfidf(counts, self.store.doc_freq(counts), doc_count)
+        missing = [term for term in counts if term not in doc_freq]
+        if missing:
+            found = self.store.doc_freq(missing)
+            doc_freq.update({term: found.get(term, 0) for term in missing})
+        return events.tfidf(counts, doc_freq, doc_count)
 
     # -- planning ----------------------------------------------------------------------------
     def leftovers(self) -> list[WorkItem]:
@@ -472,9 +510,10 @@ class Batch:
         return min(self.config.workers, self.config.concurrency) > 1 and parallel.supported()
 
     def prepare_requests(self, provider: Provider) -> None:
-        """Build what every call needs (request shapes, the segmenter's rules): once in a parent, not by
-        every worker it forks, each on its first article."""
-        prepare(provider.mode, [scoped(ArticleExtraction, ["s1"]), scoped(BriefExtraction, ["a1.f1"])])
+        """Build what the first calls need (the summary's request shape, the segmenter's rules) before
+        they are made: a worker process does it as it starts, before it reads its first job. (The
+        brief's shape, a few milliseconds, is built with the first brief.)"""
+        prepare(provider.mode, [scoped(ArticleExtraction, ["s1"])])
         segment("Warm-up. The segmenter builds its rules on first use.")
 
     async def execute_cancellable(self, plan: Plan, provider: Provider, feed: Feed | None = None) -> None:

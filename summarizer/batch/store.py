@@ -24,6 +24,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -401,15 +402,19 @@ class Store:
             "UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?", (of, round(similarity, 4), article_id)
         )
 
-    def add_doc_freq(self, terms: Iterable[str]) -> None:
-        unique = sorted(set(terms))
+    def add_doc_freq(self, documents: Sequence[Iterable[str]]) -> None:
+        """Count ``documents`` (each its terms) in the document frequencies and the document count."""
+        if not documents:
+            return
+        df = Counter(term for terms in documents for term in set(terms))
         self.db.executemany(
-            "INSERT INTO doc_freq (term, df) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df = df + 1",
-            [(t,) for t in unique],
+            "INSERT INTO doc_freq (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            sorted(df.items()),
         )
         self.db.execute(
-            "INSERT INTO meta (key, value) VALUES ('doc_count', '1')"
-            " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta (key, value) VALUES ('doc_count', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+            (str(len(documents)),),
         )
 
     def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
