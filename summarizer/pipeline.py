@@ -119,24 +119,27 @@ def assemble(
 async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article: bool = True) -> Brief:
     """Summaries of every article and (if ``cross_article``) the brief across them. Provider must be running."""
     client = job.provider.async_client()
-    summaries = await summarize_all(articles, job, client)
-    parts = BriefParts()
-    if cross_article:
-        job._notify("brief", f"{sum(len(s.facts) for s in summaries)} facts")
-        try:
-            parts = await build_brief(
-                articles,
-                summaries,
-                client=client,
-                model=job.provider.model,
-                prompts=job.prompts,
-                settings=job.settings,
-                cache=job.cache,
-            )
-        except ProviderError as exc:
-            parts = BriefParts(error=str(exc))
-        if parts.error:
-            log.warning("brief: %s", parts.error)
+    try:
+        summaries = await summarize_all(articles, job, client)
+        parts = BriefParts()
+        if cross_article:
+            job._notify("brief", f"{sum(len(s.facts) for s in summaries)} facts")
+            try:
+                parts = await build_brief(
+                    articles,
+                    summaries,
+                    client=client,
+                    model=job.provider.model,
+                    prompts=job.prompts,
+                    settings=job.settings,
+                    cache=job.cache,
+                )
+            except ProviderError as exc:
+                parts = BriefParts(error=str(exc))
+            if parts.error:
+                log.warning("brief: %s", parts.error)
+    finally:
+        await client.close()  # its aiohttp session: left open, asyncio reports it as an error at exit
     job._notify("done", "")
     return assemble(articles, summaries, parts, job.run_info())
 

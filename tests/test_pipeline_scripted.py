@@ -6,6 +6,7 @@ Requests are shaped, answers parsed and re-asks phrased by instructor's mode han
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -274,6 +275,16 @@ def test_full_brief_end_to_end_every_citation_resolves(seeds_dir: Path) -> None:
     brief_request = next(r for r in server.requests if is_brief_request(r))
     assert not sentences(brief_request)
     assert brief.stats.calls == len(server.requests) == 4
+
+
+def test_a_brief_closes_its_connections(seeds_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The analyst's terminal shows no "Unclosed client session" from asyncio after a brief."""
+    articles = prepare(load([str(seeds_dir)]))
+    with ScriptedServer(default=full_responder) as server, caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(brief_articles(articles, Job(provider=provider_for(server))))
+        gc.collect()  # aiohttp reports a session left open when it is collected
+    assert server.requests
+    assert not [r for r in caplog.records if "Unclosed" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
