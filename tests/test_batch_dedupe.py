@@ -57,11 +57,11 @@ def test_pack_round_trips() -> None:
     assert dedupe.unpack(dedupe.pack(sketch)) == sketch
 
 
-def test_best_match_keeps_the_most_similar_candidate_above_the_threshold() -> None:
+def test_most_similar_keeps_the_most_similar_candidate_above_the_threshold() -> None:
     new = dedupe.sketch(WIRE)
     near = dedupe.sketch(WIRE + " One more sentence at the end of the story.")
     far = dedupe.sketch("A completely different story about a football match in the north of England.")
-    candidates = [(7, dedupe.pack(far)), (3, dedupe.pack(near))]
-    match = dedupe.best_match(new, candidates, 0.8)
-    assert match is not None and match.article_id == 3
-    assert dedupe.best_match(new, [(7, dedupe.pack(far))], 0.8) is None
+    candidates = [(7, far), (3, near)]
+    match = dedupe.most_similar(new, candidates, 0.8)
+    assert match is not None and match[0] == 3
+    assert dedupe.most_similar(new, [(7, far)], 0.8) is None

@@ -15,7 +15,7 @@ from summarizer.ask import Settings
 from summarizer.batch import BatchError, inbox
 from summarizer.batch.fakemodel import FAULTS, answer, faulty, is_brief_request, synthetic_articles, user_text
 from summarizer.batch.retry import RetryPolicy
-from summarizer.batch.runner import REJECTED_IN_A_ROW, Batch, BatchConfig
+from summarizer.batch.runner import REJECTED_IN_A_ROW, Batch, BatchConfig, chunked
 from summarizer.batch.store import Store
 from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
@@ -177,9 +177,8 @@ def test_duplicates_are_found_alike_whatever_the_ingest_chunks(tmp_path: Path) -
         with Store(tmp_path / f"{size}.db") as store:
             batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
             batch.start(inbox=str(feed))
-            items = list(inbox.read([str(feed)]))
-            for start in range(0, len(items), size):
-                batch.ingest_chunk(items[start : start + size])
+            for chunk in chunked(inbox.read([str(feed)]), size):
+                batch.ingest_chunk(chunk)
             batch.finish_ingest()
             outcomes.append(
                 [

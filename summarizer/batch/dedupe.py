@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+K = TypeVar("K")
 
 SHINGLE_WORDS = 5
 SKETCH_SIZE = 128
@@ -74,24 +76,21 @@ def unpack(data: bytes) -> tuple[int, ...]:
     return struct.unpack(f">{len(data) // 8}q", data)
 
 
-@dataclass(frozen=True)
-class Match:
-    article_id: int
-    similarity: float
-
-
-def best_match(new: Sequence[int], candidates: Sequence[tuple[int, bytes]], threshold: float) -> Match | None:
-    """The most similar candidate at or above ``threshold`` (ties: the oldest, i.e. lowest id)."""
-    best: Match | None = None
-    for article_id, packed in sorted(candidates):
-        score = jaccard(new, unpack(packed))
-        if score >= threshold and (best is None or score > best.similarity):
-            best = Match(article_id, score)
+def most_similar(
+    new: Sequence[int], candidates: Iterable[tuple[K, Sequence[int]]], threshold: float
+) -> tuple[K, float] | None:
+    """The candidate (key, sketch) most similar to ``new`` at or above ``threshold``, with its
+    similarity; of equals, the first given (callers give the oldest article first)."""
+    best: tuple[K, float] | None = None
+    for key, sketch in candidates:
+        score = jaccard(new, sketch)
+        if score >= threshold and (best is None or score > best[1]):
+            best = (key, score)
     return best
 
 
-def shares_index(new: Sequence[int], indexed: Sequence[int]) -> bool:
-    """Whether a sketch ``new`` would find a canonical one whose indexed prefix is ``indexed`` among its
-    candidates (what ``Store.sketch_candidates`` asks of the stored ones, for one not stored yet)."""
+def shares_index(new: Sequence[int], other: Sequence[int]) -> bool:
+    """Whether ``new`` would find the canonical sketch ``other`` among its candidates: what
+    ``Store.sketch_candidates`` asks of the stored ones, for one not stored yet."""
     prefix = new[:INDEXED_PREFIX]
-    return len(set(prefix).intersection(indexed)) >= min(MIN_SHARED, len(prefix))
+    return len(set(prefix).intersection(other[:INDEXED_PREFIX])) >= min(MIN_SHARED, len(prefix))

@@ -30,7 +30,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -352,18 +352,18 @@ class Batch:
         for sha, new in fresh.items():
             prefix = new.sketch[: dedupe.INDEXED_PREFIX]
             stored = self.store.sketch_candidates(prefix, min(dedupe.MIN_SHARED, len(prefix)))
-            match = dedupe.best_match(new.sketch, stored, self.config.duplicate_threshold)
-            best: tuple[int | str, float] | None = None if match is None else (match.article_id, match.similarity)
-            for earlier, sketch in canonical:
-                if not dedupe.shares_index(new.sketch, sketch[: dedupe.INDEXED_PREFIX]):
-                    continue
-                score = dedupe.jaccard(new.sketch, sketch)
-                if score >= self.config.duplicate_threshold and (best is None or score > best[1]):
-                    best = (earlier, score)
-            if best is None:
+            # Oldest first: the stored ones by ID, then this chunk's (ties go to the first given).
+            candidates: list[tuple[int | str, Sequence[int]]] = [
+                (article_id, dedupe.unpack(packed)) for article_id, packed in sorted(stored)
+            ]
+            candidates += [
+                (earlier, sketch) for earlier, sketch in canonical if dedupe.shares_index(new.sketch, sketch)
+            ]
+            found = dedupe.most_similar(new.sketch, candidates, self.config.duplicate_threshold)
+            if found is None:
                 canonical.append((sha, new.sketch))
             else:
-                new.duplicate_of, new.similarity = best
+                new.duplicate_of, new.similarity = found
 
     def _assign_events(self) -> Iterator[None]:
         rows = self.store.unassigned_articles()
