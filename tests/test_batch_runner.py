@@ -192,6 +192,78 @@ def test_duplicates_are_found_alike_whatever_the_ingest_chunks(tmp_path: Path) -
     assert outcomes[1] == one_at_a_time and outcomes[2] == one_at_a_time
 
 
+def event_partition(store_path: Path) -> list[int]:
+    """Each article's event, numbered by first appearance (comparable across stores)."""
+    numbers: dict[int, int] = {}
+    return [
+        numbers.setdefault(r["event_id"], len(numbers))
+        for r in rows(store_path, "SELECT event_id FROM articles ORDER BY id")
+    ]
+
+
+def ingest_runs(store_path: Path, feeds: list[Path], **config: Any) -> None:
+    """Each feed ingested by a run of its own (no model calls)."""
+    with Store(store_path) as store:
+        for feed in feeds:
+            batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig(**config))
+            batch.start(inbox=str(feed))
+            batch.ingest(inbox.read([str(feed)]))
+            batch.finish("completed")
+
+
+def test_articles_are_grouped_alike_in_one_run_or_one_run_each(tmp_path: Path) -> None:
+    """Incremental IDF: an article's vector is weighted with the articles stored before it and itself,
+    so an hourly job groups an inbox as one run over all of it would (here, dated articles)."""
+    records = synthetic_articles(60, per_event=4, seed=12)
+    records.append(syndicated(records[5], "AP"))
+    whole = write_inbox(tmp_path / "all.jsonl", records)
+    singles = [write_inbox(tmp_path / f"{i}.jsonl", [r]) for i, r in enumerate(records)]
+    ingest_runs(tmp_path / "one.db", [whole])
+    ingest_runs(tmp_path / "each.db", singles)
+    together, apart = event_partition(tmp_path / "one.db"), event_partition(tmp_path / "each.db")
+    assert together == apart
+    assert together == [i // 4 for i in range(60)] + [5 // 4]  # the copy joins its original's event
+    # Stored alike too: the events' centroids and sizes.
+    centroids = [
+        [(r["size"], r["centroid"]) for r in rows(tmp_path / name, "SELECT size, centroid FROM events ORDER BY id")]
+        for name in ("one.db", "each.db")
+    ]
+    assert centroids[0] == centroids[1]
+
+
+def test_articles_an_older_run_left_without_an_event_are_placed_first(tmp_path: Path) -> None:
+    """A run of an older version stored articles and was killed before it grouped them: the next run
+    places them, oldest first, before its own new articles."""
+    records = synthetic_articles(24, per_event=4, seed=14)
+    first, second = write_inbox(tmp_path / "1.jsonl", records[:16]), write_inbox(tmp_path / "2.jsonl", records[16:])
+    ingest_runs(tmp_path / "ref.db", [first, second])
+    ingest_runs(tmp_path / "old.db", [first])
+    with Store(tmp_path / "old.db") as store, store.transaction():
+        store.db.execute("UPDATE articles SET event_id = NULL, event_similarity = NULL")
+        store.db.execute("DELETE FROM events")
+    ingest_runs(tmp_path / "old.db", [second])
+    assert rows(tmp_path / "old.db", "SELECT COUNT(*) AS n FROM articles WHERE event_id IS NULL") == [{"n": 0}]
+    assert event_partition(tmp_path / "old.db") == event_partition(tmp_path / "ref.db")
+    # An inbox with nothing new places them too.
+    with Store(tmp_path / "old.db") as store, store.transaction():
+        store.db.execute("UPDATE articles SET event_id = NULL, event_similarity = NULL")
+        store.db.execute("DELETE FROM events")
+    ingest_runs(tmp_path / "old.db", [write_inbox(tmp_path / "empty.jsonl", [])])
+    assert event_partition(tmp_path / "old.db") == event_partition(tmp_path / "ref.db")
+
+
+def test_summaries_go_before_briefs(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    """Nothing waits for a brief, and a brief waits for summaries: with one request at a time, every
+    summary waiting goes before the briefs that are ready."""
+    records = synthetic_articles(12, per_event=3, seed=15)
+    run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "1.jsonl", records[:6]))], valid_server, briefs=False)
+    before = len(valid_server.requests)
+    batch = run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "2.jsonl", records))], valid_server, concurrency=1)
+    kinds = ["brief" if is_brief_request(r) else "summary" for r in valid_server.requests[before:]]
+    assert batch.counters.briefs == 4  # the two events of the first run (never briefed) and the two new
+    assert kinds == ["summary"] * 6 + ["brief"] * 4
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_under_injected_faults_every_article_ends_in_the_store_exactly_once(
     tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch

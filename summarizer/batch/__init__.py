@@ -5,9 +5,10 @@
     summarizer batch export --store batch.db --format md
 
 The modules, in the order an article travels: ``inbox`` (discover and read), ``dedupe``
-(exact and near-duplicate copies), ``events`` (TF-IDF grouping in a time window), ``store``
-(the SQLite record of everything), ``limits`` and ``retry`` (rate limits and transient
-faults), ``runner`` (the asyncio orchestration), ``export`` and ``cli``.
+(exact and near-duplicate copies), ``events`` (TF-IDF similarity in a time window) and
+``grouping`` (each new article placed in an event as it is stored), ``store`` (the SQLite record
+of everything), ``limits`` and ``retry`` (rate limits and transient faults), ``runner`` (the
+asyncio orchestration), ``export`` and ``cli``.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ refreshed when (and only when) new articles join it.
 Vectors: words of three or more letters, lower-cased, English stop words and reporting
 verbs removed, a plural "s" folded; the title counts twice. Weights are sublinear term
 frequency times smoothed IDF, ``(1 + ln tf) * (ln((1 + N) / (1 + df)) + 1)``, over the
-document frequencies of every article the store has seen (updated before a run's new
-articles are assigned, so the first run's IDF already reflects its whole inbox). Each
+document frequencies of the articles stored before it and itself (incremental IDF, see
+:mod:`summarizer.batch.grouping`, which places each article as it is stored). Each
 vector keeps its ``TOP_TERMS`` heaviest terms and is L2-normalised; an event centroid is the
 sum of its members' vectors, truncated to ``CENTROID_TERMS`` terms.
 

@@ -8,9 +8,9 @@ and of the rate limits, on its own connection to the store.
 
 - **The parent hands out the work as it becomes known** (:func:`stream`). It reads the inbox
   in short chunks and sends each chunk's summaries to the least busy worker over a job pipe,
-  so the first requests go out while the rest of the inbox is still being read. Once every
-  article is in and grouped into events, an event's brief goes out as soon as its last
-  member is reported finished.
+  so the first requests go out while the rest of the inbox is still being read. Each article
+  joins its event as it is stored; once every article is in (until then an event may still
+  grow), an event's brief goes out as soon as its last member is reported finished.
 - **Workers start with the first work.** An inbox with nothing new forks nothing and does
   not start the provider (an embedded server, say).
 - **The parent owns the run.** Children send their counters and the jobs they finished
@@ -80,8 +80,8 @@ def stream(
 
     With ``items`` (an inbox), the store's leftovers (pending from an interrupted run, failures
     to retry) go out first, then each ingested chunk's summaries while the next chunk is read;
-    once every item is in and grouped into events, each event whose members are all finished is
-    briefed. Without, ``leftovers`` (a plan's summaries) go out and then the stale briefs.
+    once every item is in (each joins its event as it is stored), each event whose members are
+    all finished is briefed. Without, ``leftovers`` (a plan's summaries) go out and then the stale briefs.
 
     No worker is forked, and ``ready`` not called, until there is work: an inbox with nothing
     new starts nothing. The parent owns the run's row and hands out every job; the workers
@@ -100,10 +100,7 @@ def stream(
                     ids = batch.ingest_chunk(chunk)
                     dispatcher.summaries(batch.pending(article_ids=ids))
                     dispatcher.keep_pace()
-                for _ in batch.assign_events():
-                    # Between transactions: reports read, jobs handed out, but no waiting for the backlog
-                    # to shrink (that paces the reading); the briefs wait for this.
-                    dispatcher.pump(0)
+                batch.finish_ingest()
             dispatcher.events_known()
             dispatcher.drain()
         except _Failed:
