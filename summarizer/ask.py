@@ -184,6 +184,12 @@ def _request(
     return prepared, kwargs
 
 
+def load_handlers(mode: instructor.Mode) -> None:
+    """Import instructor's handlers for ``mode`` now: about 50 ms the first time (they import ``requests``),
+    e.g. once in a parent before it forks workers, which then share the loaded modules."""
+    mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
+
+
 def prepare(mode: instructor.Mode, response_models: list[type[BaseModel] | Scoped[Any]]) -> None:
     """Load instructor's handlers for ``mode`` and build the request shapes of ``response_models`` now
     (tens of milliseconds the first time), e.g. once in a parent rather than in each forked worker."""

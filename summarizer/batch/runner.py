@@ -447,8 +447,9 @@ class Batch:
 
     def prepare_requests(self, provider: Provider) -> None:
         """Build what the first calls need (the summary's request shape, the segmenter's rules) before
-        they are made: a worker process does it as it starts, before it reads its first job. (The
-        brief's shape, a few milliseconds, is built with the first brief.)"""
+        they are made: a worker process does it as it starts, before it reads its first job, with
+        instructor's handlers already imported by its parent. (The brief's shape, a few
+        milliseconds, is built with the first brief.)"""
         prepare(provider.mode, [scoped(ArticleExtraction, ["s1"])])
         segment("Warm-up. The segmenter builds its rules on first use.")
 
