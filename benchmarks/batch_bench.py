@@ -13,12 +13,14 @@ competes for this process's GIL nor counts in its memory). It prints:
    approach the wall time, the run is CPU-bound, not waiting on the server. It runs ``--repeat``
    times (default 3), each on a fresh store, and reports the median run and the range: one run
    on a shared two-CPU machine varies by a few per cent.
-2. **batch machinery**: the same run with the per-article work replaced by one plain chat
+2. **summaries only**: the same without the event briefs, so the calls are exactly the N
+   articles of the issue's ``N x latency / concurrency`` (also the median of ``--repeat`` runs).
+3. **batch machinery**: the same run with the per-article work replaced by one plain chat
    request per article (no segmentation, no instructor, no grounding): what the store,
    queue, rate limiter, retry policy and HTTP client cost on their own.
-3. **cached re-run** over the same inbox (zero model calls), in process and as the real
+4. **cached re-run** over the same inbox (zero model calls), in process and as the real
    ``python -m summarizer batch`` command including interpreter start-up.
-4. **peak memory** (max RSS) of the batch process.
+5. **peak memory** (max RSS) of the batch process.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def cpu_seconds() -> float:
 
 
 def run_once(
-    store_path: Path, feed: Path, base_url: str, concurrency: int, workers: int
+    store_path: Path, feed: Path, base_url: str, concurrency: int, workers: int, *, briefs: bool = True
 ) -> tuple[Counters, float, float]:
     """One batch run (``workers`` processes): (counters, wall seconds, CPU seconds of all of them)."""
     provider = resolve(base_url=base_url, model="bench-model", timeout=60.0)
@@ -91,7 +93,7 @@ def run_once(
             model=provider.model,
             prompts=load_prompts(),
             settings=Settings(),
-            config=BatchConfig(concurrency=concurrency, workers=workers),
+            config=BatchConfig(concurrency=concurrency, workers=workers, briefs=briefs),
         )
         batch.start(inbox=str(feed), provider=provider.label)
         wall, cpu = time.perf_counter(), cpu_seconds()
@@ -243,6 +245,23 @@ def measure(args: argparse.Namespace, tmp: Path, trace: Path, results: dict[str,
         results["peak_rss_mib"] = round(rss_mib(), 1)
         results["peak_worker_rss_mib"] = round(rss_mib(resource.RUSAGE_CHILDREN), 1)  # the largest worker
 
+        # The issue's ideal counts the N article calls only: the same pipeline without the event briefs.
+        alone = []
+        for n in range(max(args.repeat, 1)):
+            counters, wall, _ = run_once(
+                Path(tmp) / f"alone{n}.db", feed, base_url, args.concurrency, args.workers, briefs=False
+            )
+            alone.append(wall)
+        alone.sort()
+        results["summaries_only"] = {
+            "runs": len(alone),
+            "wall_s": round(alone[(len(alone) - 1) // 2], 3),
+            "walls_s": [round(w, 3) for w in alone],
+            "calls": counters.calls,
+            "ratio_vs_articles_ideal": round(alone[(len(alone) - 1) // 2] / ideal_articles, 3),
+            "ratio_range": [round(alone[0] / ideal_articles, 3), round(alone[-1] / ideal_articles, 3)],
+        }
+
         cached, cached_wall, _ = run_once(Path(tmp) / "full0.db", feed, base_url, args.concurrency, args.workers)
         cli_seconds, cli_line = cli_rerun_seconds(Path(tmp) / "full0.db", feed, base_url)
         results["cached_rerun"] = {
@@ -271,6 +290,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(json.dumps(results, indent=2))
         return
     full, rerun, machinery = results["full"], results["cached_rerun"], results["machinery"]
+    alone = results["summaries_only"]
     busy = results["busy_cpus_before"]
     if busy is not None and busy > 0.25:
         print(f"warning: other processes kept {busy:.1f} of {results['cpus']} CPUs busy before the run; timings suffer")
@@ -285,6 +305,11 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         + ", ".join(f"{w:.2f}" for w in full["walls_s"])
         + f" s: {full['ratio_range'][0]:.3f}-{full['ratio_range'][1]:.3f}x); "
         f"the server held {full['server_in_flight']:.1f} requests at once on average (of {args.concurrency})\n"
+        f"summaries only   {alone['wall_s']:.2f} s for {alone['calls']} calls (no event briefs); "
+        f"N*latency/concurrency {full['ideal_articles_s']:.2f} s -> {alone['ratio_vs_articles_ideal']:.3f}x; "
+        f"the median of {alone['runs']} runs ("
+        + ", ".join(f"{w:.2f}" for w in alone["walls_s"])
+        + f" s: {alone['ratio_range'][0]:.3f}-{alone['ratio_range'][1]:.3f}x)\n"
         f"batch machinery  {machinery['wall_s']:.2f} s for {machinery['calls']} calls; ideal "
         f"{machinery['ideal_s']:.2f} s -> {machinery['ratio']:.2f}x; CPU {machinery['cpu_s']:.2f} s\n"
         f"cached re-run    {rerun['in_process_s']:.3f} s in process, {rerun['cli_s']:.2f} s as a command "

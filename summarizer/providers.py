@@ -16,6 +16,7 @@ constrains decoding to the schema, so the embedded model always uses ``Mode.TOOL
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import os
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -278,10 +279,18 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
 
     The default suits the embedded server (a ``preexec_fn``: it shuts down cleanly); batch workers ask for SIGKILL.
     """
+    pr_set_pdeathsig = 1
+    load_prctl()(pr_set_pdeathsig, signum)
+
+
+@functools.cache
+def load_prctl() -> Callable[..., int]:
+    """libc's ``prctl``, loaded once: importing ctypes and loading libc take milliseconds, which a parent
+    can spend before it forks rather than each child as it starts."""
     import ctypes
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signum)
+    prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    return prctl
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float, server_log: object) -> None:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from summarizer.ask import load_handlers
 from summarizer.batch import BatchError
 from summarizer.errors import ProviderError
-from summarizer.providers import die_with_parent
+from summarizer.providers import die_with_parent, load_prctl
 
 if TYPE_CHECKING:
     from summarizer.batch.inbox import Item
@@ -234,6 +234,7 @@ class _Dispatcher:
                 # workers share them, and the other CPU is free meanwhile (measured: the first request
                 # 20-40 ms sooner). Each worker still builds its request shapes, in parallel.
                 load_handlers(self.provider.mode)
+                load_prctl()  # what each worker calls first (die_with_parent): loaded here, once
                 # Everything alive now (imported modules, the store) lives as long as the children:
                 # frozen, the cycle collector skips it. Otherwise a full collection walks it all,
                 # about 100 ms during which a child's event loop, and every request it holds, stands still.
