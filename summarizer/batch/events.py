@@ -2,7 +2,7 @@
 
 This is single-pass clustering as used in topic detection and tracking: each new article
 is compared with the events whose time span (widened by ``window``) contains its published
-time (an undated article is compared with every event of the period being ingested); it
+time (an undated article is compared with every event the run has read so far); it
 joins the most similar one if the cosine similarity between its TF-IDF vector and the
 event's centroid reaches ``threshold``, and otherwise starts a new event. Nothing is ever
 re-clustered, so an event's id and members are stable across runs and a brief can be

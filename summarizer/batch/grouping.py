@@ -8,12 +8,14 @@
         grouper.save()
 
 As on-line event detection systems do, an article's TF-IDF vector is weighted with *incremental*
-IDF: the document frequencies of the articles stored before it, and of itself. An article is
-therefore grouped the same way however the inbox reaches the store: in one run or one article
-per run, in chunks of any size, with one process or several. (Counting the whole run's inbox
-first would make an article's event depend on what else arrived in the same hour.) The first
-articles of an empty store are weighted with few documents' frequencies; on the seed reports
-and the synthetic benchmark events this groups exactly as whole-inbox IDF does.
+IDF: the document frequencies of the articles stored before it, and of itself. An inbox of
+dated articles is therefore grouped the same way however it reaches the store: in one run or
+one article per run, in chunks of any size, with one process or several. (Counting the whole
+run's inbox first would make an article's event depend on what else arrived in the same
+hour.) An undated article has no time to compare: it may join any event the run has read so
+far, which depends on the dated articles before it in the run. The first articles of an
+empty store are weighted with few documents' frequencies; on the seed reports and the
+synthetic events of the tests and the benchmark this groups exactly as whole-inbox IDF did.
 
 The grouper keeps what it has read (document frequencies, the events an article could join)
 for the whole run; only this process writes either while it runs (the store's batch lock). If
@@ -110,7 +112,8 @@ class Grouper:
 
     def place_leftovers(self) -> int:
         """Place the stored articles that have no event (a run of an older version interrupted between
-        storing and grouping them), oldest first, before this run's; how many there were."""
+        storing and grouping them), oldest first, before this run's; how many there were. Their terms
+        were counted when they were stored: they are weighted with the frequencies as they are now."""
         rows = self.store.unassigned_articles()
         for start in range(0, len(rows), LEFTOVER_CHUNK):
             try:

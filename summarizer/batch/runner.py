@@ -303,10 +303,10 @@ class Batch:
                 fresh[doc.sha256] = _Fresh(dedupe.sketch(doc.text), events.terms(doc.title, doc.text))
         self._find_duplicates(fresh)
         counted = [new.terms for new in fresh.values() if new.duplicate_of is None]
-        vectors = iter(grouper.count(counted))  # in inbox order, as the loop below places them
         now = time.time()
         start = len(self._inbox_ids)
         try:
+            vectors = iter(grouper.count(counted))  # in inbox order, as the loop below places them
             with self.store.transaction():
                 for item in items:
                     self.counters.seen += 1
