@@ -45,8 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 from summarizer.schemas import ArticleSummary, CallStats  # noqa: E402
 
+from summarizer import segment as segment_module  # noqa: E402
+from summarizer import summarize as summarize_module  # noqa: E402
 from summarizer.ask import Settings  # noqa: E402
-from summarizer.batch import inbox, runner  # noqa: E402
+from summarizer.batch import inbox  # noqa: E402
 from summarizer.batch.fakemodel import synthetic_articles  # noqa: E402
 from summarizer.batch.runner import Batch, BatchConfig, Counters  # noqa: E402
 from summarizer.batch.store import Store  # noqa: E402
@@ -123,12 +125,13 @@ async def _plain_summary(article: Any, *, client: Any, model: str, prompts: Any,
 
 @contextmanager
 def machinery_only() -> Iterator[None]:
-    saved = runner.segment, runner.summarize_article
-    runner.segment, runner.summarize_article = _trivial_segment, _plain_summary  # type: ignore[assignment]
+    # The batch imports these where it calls them (so a run with nothing to do never loads them).
+    saved = segment_module.segment, summarize_module.summarize_article
+    segment_module.segment, summarize_module.summarize_article = _trivial_segment, _plain_summary  # type: ignore[assignment]
     try:
         yield
     finally:
-        runner.segment, runner.summarize_article = saved
+        segment_module.segment, summarize_module.summarize_article = saved
 
 
 def cli_rerun_seconds(store_path: Path, feed: Path, base_url: str) -> tuple[float, str]:

@@ -36,11 +36,11 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.errors import ProviderError
+from summarizer.errors import REFUSED, ProviderError
 from summarizer.schemas import CallStats
 from summarizer.schemas.llm import Scoped
 from summarizer.settings import Settings
-from summarizer.transport import REFUSED, ThreadedTransport
+from summarizer.transport import ThreadedTransport
 
 __all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of", "prepare"]
 

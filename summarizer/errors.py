@@ -5,6 +5,11 @@ Library code raises these; the CLI turns them into one clear line and a non-zero
 
 from __future__ import annotations
 
+REFUSED = frozenset({401, 403, 404})
+"""HTTP statuses every further request would get too (the key, the model or the URL is refused, not the
+request): the batch's transport keeps them, :func:`summarizer.ask.ask` raises them even mid re-ask, and
+the batch's retry policy stops on them."""
+
 
 class SummarizerError(Exception):
     """Base class for every error this package raises on purpose."""

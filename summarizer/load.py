@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from summarizer.errors import InputError
 from summarizer.settings import MAX_BYTES
 
@@ -229,6 +227,8 @@ def parse_text(text: str, origin: str, suffix: str = "", url: str | None = None)
 
 
 def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_BYTES) -> list[Document]:
+    import httpx  # here: most inputs are files, and httpx takes tens of milliseconds to import
+
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
             if response.status_code >= 400:

@@ -29,15 +29,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 import instructor
-import openai
 
-from summarizer.ask import ModelClient
 from summarizer.errors import ConfigurationError, ProviderError
-from summarizer.transport import ThreadedTransport
+
+if TYPE_CHECKING:
+    # The clients (openai, httpx, aiohttp: about a second of imports) are imported when one is made,
+    # so resolving a provider for a batch with nothing to do loads none of them.
+    from summarizer.ask import ModelClient
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ class Provider:
     def async_client(self) -> ModelClient:
         # aiohttp under the openai client: the same API, about 1 ms less CPU per request than httpx,
         # which is what bounds a batch's throughput at high concurrency (see benchmarks/).
+        import openai
+
+        from summarizer.ask import ModelClient
+
         raw = openai.AsyncOpenAI(
             api_key=self.api_key or "not-needed",
             base_url=self.base_url,
@@ -98,6 +103,9 @@ class Provider:
         ``limit`` open at once, and no transport retries (the batch's retry policy is the only one)."""
         # Configured from what async_client's openai client would read from the environment, without
         # building one: that costs 25-45 ms, at every worker's start.
+        from summarizer.ask import ModelClient
+        from summarizer.transport import ThreadedTransport
+
         env = os.environ
         headers = {}
         for line in env.get("OPENAI_CUSTOM_HEADERS", "").split("\n"):  # "Name: value" lines, as openai reads them
@@ -195,6 +203,8 @@ def _mode(name: str | None) -> instructor.Mode | None:
 
 def first_served_model(base_url: str, api_key: str | None, timeout: float = 10.0) -> str:
     """The first model an OpenAI-compatible server lists, for when ``--model`` was not given."""
+    import httpx
+
     try:
         response = httpx.get(
             f"{base_url}/models",
@@ -294,6 +304,8 @@ def load_prctl() -> Callable[..., int]:
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float, server_log: object) -> None:
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -49,14 +49,9 @@ from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from summarizer import __version__
-from summarizer.errors import ConfigurationError
+from summarizer.errors import REFUSED, ConfigurationError
 
 T = TypeVar("T")
-
-REFUSED = frozenset({401, 403, 404})
-"""Statuses every further request would get too (the key, the model or the URL is refused, not the
-request): the transport keeps them, :func:`summarizer.ask.ask` raises them even mid re-ask, and the
-batch's retry policy stops on them."""
 
 _STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
     400: openai.BadRequestError,

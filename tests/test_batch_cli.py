@@ -1,6 +1,8 @@
 """``summarizer batch``, ``batch status`` and ``batch export`` through the real command line parser."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,29 @@ def test_every_batch_action_has_help_text() -> None:
     actions = next(a for a in batch_parser._actions if a.dest == "batch_action")
     helps = {choice.dest: choice.help for choice in actions._choices_actions}
     assert set(helps) == {"run", "status", "export"} and all(helps.values())
+
+
+def test_a_rerun_with_nothing_new_loads_no_model_client(tmp_path: Path, feed: Path, server: ScriptedServer) -> None:
+    """An hourly job mostly finds nothing new: that run reads the store and stops, without importing the
+    model clients and the segmenter (about a second of start-up), so a cached re-run stays quick."""
+    store = tmp_path / "b.db"
+    assert batch(feed, store, server) == 0
+    calls = len(server.requests)
+    heavy = ("openai", "httpx", "aiohttp", "pysbd", "summarizer.ask", "summarizer.transport")
+    script = (
+        "import sys\n"
+        "from summarizer.cli import main\n"
+        f"code = main(['batch', {str(feed)!r}, '--store', {str(store)!r}, '--base-url', {server.base_url!r},"
+        " '--model', 'scripted', '--quiet'])\n"
+        f"print(sorted(name for name in {heavy!r} if name in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert len(server.requests) == calls  # and nothing was asked of the model
+    # The check can fail: a run with work does load them.
+    fresh = script.replace(str(store), str(tmp_path / "new.db"))
+    done = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "openai" in done.stdout

@@ -25,11 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from summarizer.transport import REFUSED
+from summarizer.errors import REFUSED
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,10 @@ def parse_retry_after(headers: Any) -> float | None:
 
 
 def classify_one(error: BaseException) -> Fault | None:
+    # Imported here: a batch with nothing to do (a cached re-run) never loads the model clients.
+    import httpx
+    import openai
+
     if isinstance(error, openai.APITimeoutError | httpx.TimeoutException | asyncio.TimeoutError):
         return Fault("timeout", True, "timed out")
     if isinstance(error, openai.APIConnectionError | httpx.TransportError):

@@ -33,9 +33,8 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from summarizer.ask import ModelClient, Settings, prepare
 from summarizer.batch import BatchError, dedupe, events
 from summarizer.batch import workers as parallel
 from summarizer.batch.grouping import Grouper
@@ -43,23 +42,17 @@ from summarizer.batch.inbox import Item
 from summarizer.batch.limits import RateLimiter
 from summarizer.batch.retry import RetryPolicy, TransientFault, classify
 from summarizer.batch.store import Store, WorkItem, document_of, parse_time
-from summarizer.brief import BriefParts, build_brief
 from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.load import MAX_BYTES
-from summarizer.providers import Provider
-from summarizer.schemas import (
-    ArticleExtraction,
-    ArticleSummary,
-    BriefClaim,
-    CallStats,
-    DiscrepancyOut,
-    Dropped,
-    TimelineEntry,
-)
-from summarizer.schemas.llm import scoped
-from summarizer.segment import Article, segment
-from summarizer.summarize import summarize_article, summary_messages
-from summarizer.templates import PromptSet
+
+if TYPE_CHECKING:
+    # What model calls need (openai, instructor, pydantic schemas, the segmenter: about a second of
+    # imports) is imported where the calls are made: a run with nothing new never loads it.
+    from summarizer.ask import ModelClient
+    from summarizer.brief import BriefParts
+    from summarizer.providers import Provider
+    from summarizer.settings import Settings
+    from summarizer.templates import PromptSet
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +443,11 @@ class Batch:
         they are made: a worker process does it as it starts, before it reads its first job, with
         instructor's handlers already imported by its parent. (The brief's shape, a few
         milliseconds, is built with the first brief.)"""
+        from summarizer.ask import prepare
+        from summarizer.schemas import ArticleExtraction
+        from summarizer.schemas.llm import scoped
+        from summarizer.segment import segment
+
         prepare(provider.mode, [scoped(ArticleExtraction, ["s1"])])
         segment("Warm-up. The segmenter builds its rules on first use.")
 
@@ -608,6 +606,10 @@ class Batch:
         )
 
     async def _summarize(self, item: WorkItem) -> None:
+        from summarizer.schemas import ArticleSummary
+        from summarizer.segment import Article, segment
+        from summarizer.summarize import summarize_article, summary_messages
+
         article = Article(id=f"a{item.article_id}", doc=item.document, sentences=tuple(segment(item.document.text)))
         estimate = estimate_tokens(summary_messages(article, self.prompts), self.settings.max_tokens)
         status, error, kind, result = "failed", None, None, None
@@ -662,6 +664,10 @@ class Batch:
                 self._enqueue_brief(job)
 
     async def _brief(self, job: BriefJob) -> None:
+        from summarizer.brief import BriefParts, build_brief
+        from summarizer.schemas import ArticleSummary
+        from summarizer.segment import Article
+
         rows = {
             int(r["id"]): r
             for r in self.store.event_members(job.event_id, model=self.model, prompt_version=self.prompt_version)
@@ -726,6 +732,9 @@ def parts_json(parts: BriefParts) -> str:
 
 
 def parts_from_json(text: str) -> BriefParts:
+    from summarizer.brief import BriefParts
+    from summarizer.schemas import BriefClaim, CallStats, DiscrepancyOut, Dropped, TimelineEntry
+
     data = json.loads(text)
     return BriefParts(
         overview=[BriefClaim.model_validate(x) for x in data.get("overview", [])],

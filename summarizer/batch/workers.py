@@ -42,10 +42,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from summarizer.ask import load_handlers
 from summarizer.batch import BatchError
 from summarizer.errors import ProviderError
-from summarizer.providers import die_with_parent, load_prctl
 
 if TYPE_CHECKING:
     from summarizer.batch.inbox import Item
@@ -229,6 +227,9 @@ class _Dispatcher:
         """Fork workers, up to ``most``, until there is one per job handed out."""
         while len(self.pool) < min(self.most, jobs):
             if self.provider is None:
+                from summarizer.ask import load_handlers
+                from summarizer.providers import load_prctl
+
                 self.provider = self.ready()
                 # instructor's handlers imported once, here, rather than by each worker as it starts: the
                 # workers share them, and the other CPU is free meanwhile (measured: the first request
@@ -431,6 +432,7 @@ def _child(
     the exit code is 0 when it ran to the end."""
     from summarizer.batch.runner import Counters, Plan
     from summarizer.batch.store import Store
+    from summarizer.providers import die_with_parent
 
     code = 1
     try:
