@@ -233,7 +233,7 @@ class _Dispatcher:
                 self.provider = self.ready()
                 # instructor's handlers imported once, here, rather than by each worker as it starts: the
                 # workers share them, and the other CPU is free meanwhile (measured: the first request
-                # 20-40 ms sooner). Each worker still builds its request shapes, in parallel.
+                # 10-30 ms sooner). Each worker still builds its request shapes, in parallel.
                 load_handlers(self.provider.mode)
                 load_prctl()  # what each worker calls first (die_with_parent): loaded here, once
                 # Everything alive now (imported modules, the store) lives as long as the children:
