@@ -40,6 +40,8 @@ BUSY_TIMEOUT = 30.0
 """Seconds a write waits for another connection's transaction before it fails."""
 BUSY_POLL = 0.0005
 """Seconds between tries to start a write transaction while another connection holds the lock."""
+IN_CHUNK = 500
+"""Values per ``IN (...)`` list in one statement (SQLite bounds a statement's parameters)."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -333,15 +335,17 @@ class Store:
         self.update_run(run_id, status=status, finished_at=now_iso(), error=error, **counters)
 
     # -- ingest ----------------------------------------------------------------------------
+    def _select_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        """The rows of ``sql`` for ``values``, which fill its ``IN ({marks})``, after ``params``: asked
+        ``IN_CHUNK`` values at a time (SQLite bounds the parameters of one statement)."""
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = list(values[start : start + IN_CHUNK])
+            yield from self.db.execute(sql.format(marks=",".join("?" * len(chunk))), (*params, *chunk))
+
     def known_hashes(self, hashes: Sequence[str]) -> dict[str, int]:
         """Article ids of the ``hashes`` already stored."""
-        found: dict[str, int] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = list(hashes[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT id, content_hash FROM articles WHERE content_hash IN ({marks})", chunk):
-                found[row["content_hash"]] = int(row["id"])
-        return found
+        rows = self._select_in("SELECT id, content_hash FROM articles WHERE content_hash IN ({marks})", hashes)
+        return {row["content_hash"]: int(row["id"]) for row in rows}
 
     def add_article(self, doc: Document, *, seen_at: float, run_id: int) -> int:
         published = parse_time(doc.published)
@@ -418,14 +422,8 @@ class Store:
         )
 
     def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
-        unique = list(set(terms))
-        found: dict[str, int] = {}
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT term, df FROM doc_freq WHERE term IN ({marks})", chunk):
-                found[row["term"]] = int(row["df"])
-        return found
+        rows = self._select_in("SELECT term, df FROM doc_freq WHERE term IN ({marks})", list(set(terms)))
+        return {row["term"]: int(row["df"]) for row in rows}
 
     def doc_count(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'doc_count'").fetchone()
@@ -443,15 +441,8 @@ class Store:
 
     def events_of(self, article_ids: Sequence[int]) -> dict[int, int]:
         """The event of each of ``article_ids`` that has one."""
-        found: dict[int, int] = {}
-        for start in range(0, len(article_ids), 500):
-            chunk = list(article_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                f"SELECT id, event_id FROM articles WHERE event_id IS NOT NULL AND id IN ({marks})", chunk
-            ):
-                found[int(row["id"])] = int(row["event_id"])
-        return found
+        sql = "SELECT id, event_id FROM articles WHERE event_id IS NOT NULL AND id IN ({marks})"
+        return {int(row["id"]): int(row["event_id"]) for row in self._select_in(sql, article_ids)}
 
     def events_since(self, at: float) -> list[sqlite3.Row]:
         return self.db.execute(
@@ -503,17 +494,12 @@ class Store:
         return cursor.rowcount
 
     def summary_states(self, article_ids: Sequence[int], *, model: str, prompt_version: str) -> dict[int, str]:
-        states: dict[int, str] = {}
-        for start in range(0, len(article_ids), 500):
-            chunk = list(article_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                "SELECT article_id, status FROM summaries"
-                f" WHERE model = ? AND prompt_version = ? AND article_id IN ({marks})",
-                (model, prompt_version, *chunk),
-            ):
-                states[int(row["article_id"])] = row["status"]
-        return states
+        sql = (
+            "SELECT article_id, status FROM summaries"
+            " WHERE model = ? AND prompt_version = ? AND article_id IN ({marks})"
+        )
+        rows = self._select_in(sql, article_ids, (model, prompt_version))
+        return {int(row["article_id"]): row["status"] for row in rows}
 
     def pending(
         self,
@@ -532,12 +518,10 @@ class Store:
             rows = self.db.execute(query + " ORDER BY a.id", (model, prompt_version)).fetchall()
         else:
             column, ids = ("a.id", article_ids) if article_ids is not None else ("s.id", summary_ids or ())
-            rows = []
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows += self.db.execute(query + f" AND {column} IN ({marks})", (model, prompt_version, *chunk))
-            rows.sort(key=lambda r: int(r["id"]))
+            rows = sorted(
+                self._select_in(query + f" AND {column} IN ({{marks}})", ids, (model, prompt_version)),
+                key=lambda r: int(r["id"]),
+            )
         return [
             WorkItem(
                 summary_id=int(r["sid"]),
