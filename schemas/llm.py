@@ -352,6 +352,18 @@ def _template_schema(model: type[BaseModel], shape: tuple[Any, ...]) -> dict[str
     return schema
 
 
+def wrappable(model: type[M]) -> type[M]:
+    """``model``, ready to be subclassed by a library: instructor wraps each response model in a
+    subclass of its own. Ours read their attribute docstrings (field descriptions) as they are
+    built; a subclass inherits the descriptions, but with ``use_attribute_docstrings`` still on,
+    pydantic looks for the new class's source again, through every loaded module (about 20 ms,
+    on the way to each batch worker's first request, and it finds none). This subclass has it off,
+    and the same fields, validators and JSON schema."""
+    if not model.model_config.get("use_attribute_docstrings"):
+        return model
+    return _subclass(model, ("wrappable", model), lambda: _base_schema(model))
+
+
 @functools.lru_cache(maxsize=64)
 def _base_schema_text(model: type[BaseModel]) -> str:
     return json.dumps(model.model_json_schema())

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ValidationError
 from summarizer.cache import ResponseCache, cache_key
 from summarizer.errors import REFUSED, ProviderError
 from summarizer.schemas import CallStats
-from summarizer.schemas.llm import Scoped
+from summarizer.schemas.llm import Scoped, wrappable
 from summarizer.settings import Settings
 from summarizer.transport import ThreadedTransport
 
@@ -165,7 +165,7 @@ def _request_shape(response_model: type[BaseModel], mode: instructor.Mode) -> tu
     :func:`_request` asks the handler again for each conversation.
     """
     handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
-    prepared, kwargs = handlers.request_handler(response_model=response_model, kwargs={"messages": []})
+    prepared, kwargs = handlers.request_handler(response_model=wrappable(response_model), kwargs={"messages": []})
     return prepared, kwargs
 
 

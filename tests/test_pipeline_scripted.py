@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
 
+import instructor
 import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from summarizer.schemas import Brief
 
-from summarizer.ask import Settings
+from summarizer.ask import Settings, _request
 from summarizer.claims import unsupported
 from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
@@ -311,6 +315,46 @@ def test_each_instructor_mode_round_trips(mode: str, expect, article: Article) -
         result = summarize(article, provider)
     assert expect(server.requests[0]), server.requests[0].keys()
     assert len(result.summary) == 2
+
+
+def _probe() -> type[BaseModel]:
+    """A new documented model (instructor keeps what it built for one it has seen)."""
+
+    class Probe(BaseModel):
+        """A probe with documented fields."""
+
+        model_config = ConfigDict(use_attribute_docstrings=True)
+        who: str
+        """The person named."""
+
+        @model_validator(mode="after")
+        def _not_nobody(self) -> Probe:
+            if self.who == "nobody":
+                raise ValueError("name someone")
+            return self
+
+    return Probe
+
+
+@pytest.mark.parametrize("mode", ["tools", "json_schema", "json", "md_json"])
+def test_instructor_wraps_a_documented_model_without_looking_for_its_source(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # instructor subclasses every response model. With attribute docstrings still switched on, pydantic
+    # looked for that subclass's source through every loaded module (20 ms in each batch worker before
+    # its first request). The descriptions are inherited; the validators too.
+    probe = _probe()
+    assert probe.model_fields["who"].description == "The person named."
+    looked: list[object] = []
+    real = inspect.getmodule
+    monkeypatch.setattr(inspect, "getmodule", lambda *a, **k: looked.append(a) or real(*a, **k))
+    prepared, request = _request(probe, instructor.Mode[mode.upper()], [{"role": "user", "content": "who?"}])
+    assert looked == []
+    sent = json.dumps(request)
+    assert "The person named." in sent and "A probe with documented fields." in sent
+    assert prepared.model_validate({"who": "Ali"}).who == "Ali"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="name someone"):
+        prepared.model_validate({"who": "nobody"})
 
 
 def test_openai_provider_sends_the_key_and_never_logs_it(
