@@ -15,7 +15,7 @@ from summarizer.ask import Settings
 from summarizer.batch import inbox, workers
 from summarizer.batch.fakemodel import is_brief_request, responder, synthetic_articles, user_text
 from summarizer.batch.retry import RetryPolicy
-from summarizer.batch.runner import Batch, BatchConfig
+from summarizer.batch.runner import INGEST_CHUNK, Batch, BatchConfig
 from summarizer.batch.store import Store
 from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import Provider, resolve
@@ -97,6 +97,36 @@ def test_nothing_new_starts_nothing(tmp_path: Path) -> None:
         again = run(tmp_path / "b.db", feed, server, never)
         assert len(server.requests) == asked
     assert (again.counters.skipped, again.counters.calls, again.counters.queued) == (12, 0, 0)
+
+
+def test_known_articles_are_read_in_growing_chunks_and_new_work_in_short_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = synthetic_articles(300, per_event=5, seed=6)
+    new = synthetic_articles(330, per_event=5, seed=6)[300:]
+    feed = write_inbox(tmp_path / "feed.jsonl", old)
+    store_path = tmp_path / "b.db"
+    sizes: list[int] = []
+    ingest_chunk = Batch.ingest_chunk
+
+    def counting(self: Batch, items: list[Any]) -> list[int]:
+        sizes.append(len(items))
+        return ingest_chunk(self, items)
+
+    with ScriptedServer(default=responder()) as server:
+        run(store_path, feed, server)
+        write_inbox(feed, old + new)
+        monkeypatch.setattr(Batch, "ingest_chunk", counting)
+        batch = run(store_path, feed, server)
+        assert summary_requests(server, [r["title"] for r in new]) == Counter(r["title"] for r in new)
+
+    # Nothing to hand out while the known articles are read: each chunk twice as long as the one before
+    # (one transaction each), not 60 of the short ones that keep workers from waiting on the store.
+    growing = [min(workers.STREAM_CHUNK * 2**n, INGEST_CHUNK) for n in range(6)]
+    assert sizes[:6] == growing and sum(growing) > 300  # the sixth holds the first new articles
+    assert set(sizes[6:]) <= {workers.STREAM_CHUNK} and sum(sizes) == 330  # then short again, while they are worked on
+    c = batch.counters
+    assert (c.seen, c.skipped, c.new, c.summarized, c.failed) == (330, 300, 30, 30, 0)
 
 
 def test_leftovers_of_an_earlier_run_and_new_articles_are_done_in_one_run(tmp_path: Path) -> None:

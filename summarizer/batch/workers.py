@@ -7,8 +7,9 @@ With ``workers > 1`` the work runs in forked children, each with its part of the
 and of the rate limits, on its own connection to the store.
 
 - **The parent hands out the work as it becomes known** (:func:`stream`). It reads the inbox
-  in short chunks and sends each chunk's summaries to the least busy worker over a job pipe,
-  so the first requests go out while the rest of the inbox is still being read. Each article
+  in short chunks (growing ones while nothing is being worked on: known articles, say) and
+  sends each chunk's summaries to the least busy worker over a job pipe, so the first
+  requests go out while the rest of the inbox is still being read. Each article
   joins its event as it is stored; once every article is in (until then an event may still
   grow), an event's brief goes out as soon as its last member is reported finished.
 - **Workers start with the first work.** An inbox with nothing new forks nothing and does
@@ -32,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import os
 import selectors
@@ -86,7 +88,7 @@ def stream(
     new starts nothing. The parent owns the run's row and hands out every job; the workers
     commit each result, one transaction each.
     """
-    from summarizer.batch.runner import chunked
+    from summarizer.batch.runner import INGEST_CHUNK
 
     dispatcher = _Dispatcher(batch, ready, workers)
     try:
@@ -95,10 +97,15 @@ def stream(
                 dispatcher.summaries(leftovers or [])
             else:
                 dispatcher.summaries(batch.leftovers())
-                for chunk in chunked(items, STREAM_CHUNK):
+                size, rest = STREAM_CHUNK, iter(items)
+                while chunk := list(itertools.islice(rest, size)):
                     ids = batch.ingest_chunk(chunk)
                     dispatcher.summaries(batch.pending(article_ids=ids))
                     dispatcher.keep_pace()
+                    # Short transactions are for workers waiting on the store's lock. With nothing being
+                    # worked on (an inbox of articles earlier runs stored, say) they only cost: read on in
+                    # chunks twice as long each time, up to INGEST_CHUNK, and short again once work goes out.
+                    size = STREAM_CHUNK if dispatcher.busy() else min(size * 2, INGEST_CHUNK)
                 batch.finish_ingest()
             dispatcher.events_known()
             dispatcher.drain()
@@ -211,6 +218,10 @@ class _Dispatcher:
         backlog = BACKLOG_PER_SLOT * self.batch.config.concurrency
         while self.pool and sum(worker.open for worker in self._alive()) > backlog:
             self.pump(REPORT_EVERY)
+
+    def busy(self) -> bool:
+        """Whether a worker has a job it has not reported finished."""
+        return any(worker.open > 0 for worker in self.pool)
 
     def _send(self, worker: _Worker, message: dict[str, Any], jobs: int) -> None:
         worker.outbox += json.dumps(message).encode() + b"\n"
