@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -124,6 +125,41 @@ def test_a_new_article_is_summarised_alone_and_refreshes_its_events_brief(
     grown = [history for history in by_event.values() if len(history) == 2]
     assert len(grown) == 1 and len(grown[0][1]) == len(grown[0][0]) + 1
     assert set(grown[0][0]) < set(grown[0][1])
+
+
+def test_the_briefs_a_run_plans_are_those_each_event_asks_for(tmp_path: Path) -> None:
+    # A store with every kind of event: briefed, briefed and grown since, brief failed for now (500) or
+    # for good (400), too small to brief. The whole store is checked in two queries; it must agree with
+    # asking event by event.
+    records = synthetic_articles(48, per_event=4, seed=9)  # twelve events, in order
+    feed = write_inbox(tmp_path / "feed.jsonl", [r for n, r in enumerate(records) if n % 4 != 3 or n >= 24])
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if is_brief_request(request):
+            fate = zlib.crc32(user_text(request).encode()) % 4
+            if fate == 1:
+                return Reply.error(500)
+            if fate == 2:
+                return Reply.error(400)
+        return Reply.tool(answer(request))
+
+    store_path = tmp_path / "b.db"
+    with ScriptedServer(default=respond) as server:
+        run_batch(store_path, [str(feed)], server)
+        write_inbox(feed, records)
+        run_batch(store_path, [str(feed)], server, briefs=False)  # six events grow, and are not briefed again
+    statuses = Counter(r["error_kind"] or r["status"] for r in rows(store_path, "SELECT status, error_kind FROM briefs"))
+    assert statuses["done"] and statuses["transient"] and statuses["permanent"], statuses
+
+    with Store(store_path) as store:
+        batch = Batch(store, model="scripted", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+        events = sorted({r["event_id"] for r in rows(store_path, "SELECT event_id FROM articles")})
+        one_by_one = [job for event_id in events if (job := batch.brief_job(event_id)) is not None]
+        assert 0 < len(one_by_one) < len(events)
+        briefed = {r["event_id"] for r in rows(store_path, "SELECT event_id FROM briefs WHERE status = 'done'")}
+        assert {job.event_id for job in one_by_one} & briefed  # grown since its brief
+        assert batch.stale_briefs() == one_by_one
+        assert batch.stale_briefs(skip={one_by_one[0].event_id}) == one_by_one[1:]
 
 
 def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(

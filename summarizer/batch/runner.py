@@ -31,7 +31,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -390,11 +390,7 @@ class Batch:
         work = self.leftovers()
         waiting = Counter(item.event_id for item in work if item.event_id is not None)
         self.counters.queued = len(work)
-        briefs: list[BriefJob] = []
-        if self.config.briefs:
-            for event_id in self.store.events_with_members():
-                if waiting.get(event_id, 0) == 0 and (job := self.brief_job(event_id)) is not None:
-                    briefs.append(job)
+        briefs = self.stale_briefs(skip=waiting) if self.config.briefs else []
         self.counters.briefs_queued = len(briefs)
         return Plan(summaries=work, briefs=briefs, waiting=dict(waiting))
 
@@ -403,13 +399,33 @@ class Batch:
         if event_id in self._briefed:
             return None
         members = self.store.done_members(event_id, model=self.model, prompt_version=self.prompt_version)
+        job = self._brief_over(event_id, members)
+        if job is None or self.store.has_brief(
+            event_id, model=self.model, prompt_version=self.prompt_version, digest=job.digest
+        ):
+            return None
+        return job
+
+    def stale_briefs(self, skip: Container[int] = ()) -> list[BriefJob]:
+        """:meth:`brief_job` of every event in the store but those in ``skip``, in event order: two
+        queries, however many events the store has kept."""
+        members = self.store.done_members_by_event(model=self.model, prompt_version=self.prompt_version)
+        done = self.store.brief_digests(model=self.model, prompt_version=self.prompt_version)
+        jobs = []
+        for event_id in sorted(members):
+            if event_id in skip or event_id in self._briefed:
+                continue
+            job = self._brief_over(event_id, members[event_id])
+            if job is not None and (event_id, job.digest) not in done:
+                jobs.append(job)
+        return jobs
+
+    def _brief_over(self, event_id: int, members: list[int]) -> BriefJob | None:
+        """The brief of ``event_id`` over its latest summarised ``members``, if there are enough of them."""
         members = members[-self.config.max_brief_articles :]
         if len(members) < max(self.config.min_event_articles, 1):
             return None
-        digest = members_digest(members)
-        if self.store.has_brief(event_id, model=self.model, prompt_version=self.prompt_version, digest=digest):
-            return None
-        return BriefJob(event_id, tuple(members), digest)
+        return BriefJob(event_id, tuple(members), members_digest(members))
 
     # -- execution ---------------------------------------------------------------------------
     def run_inbox(self, items: Iterable[Item], ready: Callable[[], Provider]) -> None:

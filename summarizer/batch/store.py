@@ -604,8 +604,18 @@ class Store:
             )
         ]
 
-    def events_with_members(self) -> list[int]:
-        return [int(r[0]) for r in self.db.execute("SELECT DISTINCT event_id FROM articles WHERE event_id IS NOT NULL")]
+    def done_members_by_event(self, *, model: str, prompt_version: str) -> dict[int, list[int]]:
+        """:meth:`done_members` of every event that has any, in one query (event by event, the store's
+        whole history was two queries per event on every run)."""
+        members: dict[int, list[int]] = {}
+        for event_id, article_id in self.db.execute(
+            "SELECT a.event_id, a.id FROM summaries s JOIN articles a ON a.id = s.article_id"
+            " WHERE s.model = ? AND s.prompt_version = ? AND s.status = 'done'"
+            " AND a.event_id IS NOT NULL AND a.duplicate_of IS NULL ORDER BY a.event_id, a.at, a.id",
+            (model, prompt_version),
+        ):
+            members.setdefault(int(event_id), []).append(int(article_id))
+        return members
 
     def latest_brief(self, event_id: int, *, model: str, prompt_version: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.db.execute(
@@ -613,6 +623,15 @@ class Store:
             (event_id, model, prompt_version),
         ).fetchone()
         return row
+
+    def brief_digests(self, *, model: str, prompt_version: str) -> set[tuple[int, str]]:
+        """(event, member digest) of every brief :meth:`has_brief` counts, in one query."""
+        rows = self.db.execute(
+            "SELECT event_id, members_digest FROM briefs WHERE model = ? AND prompt_version = ?"
+            " AND (status = 'done' OR error_kind = 'permanent')",
+            (model, prompt_version),
+        )
+        return {(int(event_id), str(digest)) for event_id, digest in rows}
 
     def has_brief(self, event_id: int, *, model: str, prompt_version: str, digest: str) -> bool:
         """Whether this member set was briefed already (done, or failed in a way a retry cannot fix)."""

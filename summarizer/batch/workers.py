@@ -179,8 +179,10 @@ class _Dispatcher:
         self.own.queued += len(work)
 
     def brief(self, event_id: int) -> None:
-        if not self.batch.config.briefs or (job := self.batch.brief_job(event_id)) is None:
-            return
+        if self.batch.config.briefs and (job := self.batch.brief_job(event_id)) is not None:
+            self._send_brief(job)
+
+    def _send_brief(self, job: BriefJob) -> None:
         self._grow(len(self.article_of) + 1)
         worker = min(self._alive(), key=lambda w: w.open)
         self._send(worker, {"brief": {"event_id": job.event_id, "members": job.members, "digest": job.digest}}, 1)
@@ -192,9 +194,9 @@ class _Dispatcher:
         for article_id, event_id in self.batch.store.events_of(sorted(self.unfinished)).items():
             self.event_of[article_id] = event_id
             self.waiting.setdefault(event_id, set()).add(article_id)
-        for event_id in self.batch.store.events_with_members():
-            if event_id not in self.waiting:
-                self.brief(event_id)
+        if self.batch.config.briefs:
+            for job in self.batch.stale_briefs(skip=self.waiting):
+                self._send_brief(job)
 
     def _finished(self, worker: _Worker, kind: str, ident: int) -> None:
         worker.open -= 1
