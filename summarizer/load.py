@@ -8,6 +8,7 @@ text is extracted with trafilatura. Every failure is an :class:`InputError` nami
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -39,8 +40,9 @@ class Document:
     published: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
+        """The content hash (title and text): computed once, a batch's ingest asks for it several times."""
         return hashlib.sha256(f"{self.title}\n\n{self.text}".encode()).hexdigest()
 
 

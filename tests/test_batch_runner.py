@@ -148,7 +148,8 @@ def test_the_briefs_a_run_plans_are_those_each_event_asks_for(tmp_path: Path) ->
         run_batch(store_path, [str(feed)], server)
         write_inbox(feed, records)
         run_batch(store_path, [str(feed)], server, briefs=False)  # six events grow, and are not briefed again
-    statuses = Counter(r["error_kind"] or r["status"] for r in rows(store_path, "SELECT status, error_kind FROM briefs"))
+    briefs = rows(store_path, "SELECT status, error_kind FROM briefs")
+    statuses = Counter(r["error_kind"] or r["status"] for r in briefs)
     assert statuses["done"] and statuses["transient"] and statuses["permanent"], statuses
 
     with Store(store_path) as store:
