@@ -1,5 +1,6 @@
 """The batch against a local OpenAI-compatible server: incremental runs, duplicates, events, faults."""
 
+import asyncio
 import json
 import os
 import shutil
@@ -400,6 +401,51 @@ def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path:
         assert len(server.requests) == 1
     statuses = rows(tmp_path / "b.db", "SELECT status FROM summaries")
     assert [s["status"] for s in statuses] == ["pending"] * 3
+
+
+def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One slot: one request held by the server, the next waiting for the slot. Cancelled (Ctrl-C, SIGTERM,
+    # another worker's refusal), the held one frees its slot as it is cancelled: the waiting one must not
+    # take it and go out. Which of the two cancellations the transport's thread sees first is a race, so
+    # the client is also checked to be halted (nothing more sent) once the cancelled batch returns.
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(4, seed=6))
+    clients: list[Any] = []
+    batch_client = Provider.batch_client
+    monkeypatch.setattr(
+        Provider, "batch_client", lambda self, limit: clients.append(batch_client(self, limit)) or clients[-1]
+    )
+    with (
+        ScriptedServer(default=lambda r: Reply.tool(answer(r), delay=2.0)) as server,
+        Store(tmp_path / "b.db") as store,
+    ):
+        batch = Batch(
+            store,
+            model="scripted",
+            prompts=load_prompts(),
+            settings=Settings(),
+            config=BatchConfig(retry=FAST_RETRY, concurrency=1),
+        )
+        batch.start(inbox=str(feed))
+        batch.ingest(inbox.read([str(feed)]))
+        plan = batch.plan()
+        provider = resolve(base_url=server.base_url, model="scripted", timeout=10.0)
+
+        async def cancel_once_a_request_is_held() -> None:
+            running = asyncio.create_task(batch.execute(plan, provider))
+            while not server.requests:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)  # the next request is at the slot's gate by now
+            running.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running
+            await asyncio.sleep(0.2)
+
+        asyncio.run(cancel_once_a_request_is_held())
+        assert len(server.requests) == 1
+    assert [client.halted for client in clients] == [True]
+    assert {r["status"] for r in rows(tmp_path / "b.db", "SELECT status FROM summaries")} == {"pending"}
 
 
 def test_a_refusal_during_a_re_ask_stops_the_batch_with_its_reason(tmp_path: Path) -> None:

@@ -521,6 +521,10 @@ class Batch:
                 if worker.done() and not worker.cancelled() and worker.exception() is not None:
                     raise worker.exception()  # type: ignore[misc]
         finally:
+            # Halted first: as each cancelled request frees its slot, one waiting for the slot would
+            # otherwise go out before its own cancellation arrives (a request sent after Ctrl-C, or
+            # after another worker's refusal stopped the batch).
+            client.halt()
             for task in (joiner, ticker, *workers):
                 task.cancel()
             await asyncio.gather(joiner, ticker, *workers, return_exceptions=True)
