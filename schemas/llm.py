@@ -353,12 +353,13 @@ def _template_schema(model: type[BaseModel], shape: tuple[Any, ...]) -> dict[str
 
 
 def wrappable(model: type[M]) -> type[M]:
-    """``model``, ready to be subclassed by a library: instructor wraps each response model in a
-    subclass of its own. Ours read their attribute docstrings (field descriptions) as they are
-    built; a subclass inherits the descriptions, but with ``use_attribute_docstrings`` still on,
-    pydantic looks for the new class's source again, through every loaded module (about 20 ms,
-    on the way to each batch worker's first request, and it finds none). This subclass has it off,
-    and the same fields, validators and JSON schema."""
+    """``model``, ready to be subclassed by a library: in tools mode (the batch's, on an OpenAI-compatible
+    server) instructor wraps each response model in a subclass of its own. Ours read their attribute
+    docstrings (field descriptions) as they are built; a subclass inherits the descriptions, but with
+    ``use_attribute_docstrings`` still on, pydantic looks for the new class's source again, through
+    every loaded module (about 20 ms, on the way to each batch worker's first request, and it finds
+    none). This subclass has it off, and the same fields, validators and JSON schema; in the modes
+    where instructor uses the model as it is, answers are instances of this subclass."""
     if not model.model_config.get("use_attribute_docstrings"):
         return model
     return _subclass(model, ("wrappable", model), lambda: _base_schema(model))

@@ -14,7 +14,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +247,7 @@ def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_BYTES) ->
     text = decode(b"".join(chunks), url)
     suffix = ".html" if "html" in content_type else ".json" if "json" in content_type else ""
     docs = parse_text(text, url, suffix, url=url)
-    return [d if d.url else Document(**{**d.__dict__, "url": url}) for d in docs]
+    return [d if d.url else replace(d, url=url) for d in docs]
 
 
 def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Document]:

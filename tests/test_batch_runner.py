@@ -23,6 +23,7 @@ from summarizer.errors import ProviderError
 from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
+from summarizer.transport import ThreadedTransport
 from tests.fakes import FakeTime
 
 FAST_RETRY = RetryPolicy(attempts=4, initial=0.01, maximum=0.05, jitter=0.01)
@@ -130,9 +131,17 @@ def test_a_new_article_is_summarised_alone_and_refreshes_its_events_brief(
 
 def test_the_briefs_a_run_plans_are_those_each_event_asks_for(tmp_path: Path) -> None:
     # A store with every kind of event: briefed, briefed and grown since, brief failed for now (500) or
-    # for good (400), too small to brief. The whole store is checked in two queries; it must agree with
-    # asking event by event.
+    # for good (400), one article alone, a wire copy (not a member of its own). The whole store is checked
+    # in two queries; it must agree with asking event by event, with a brief limited to its latest 3 members.
     records = synthetic_articles(48, per_event=4, seed=9)  # twelve events, in order
+    alone = {
+        "title": "Orchard show opens",
+        "text": "Growers displayed forty apple varieties at the county orchard show on Saturday.",
+        "published": "2019-05-04",
+        "source": "Valley Post",
+        "url": "https://example.org/orchard",
+    }
+    records += [syndicated(records[0], "Wire"), alone]
     feed = write_inbox(tmp_path / "feed.jsonl", [r for n, r in enumerate(records) if n % 4 != 3 or n >= 24])
 
     def respond(request: dict[str, Any]) -> Reply:
@@ -152,9 +161,12 @@ def test_the_briefs_a_run_plans_are_those_each_event_asks_for(tmp_path: Path) ->
     briefs = rows(store_path, "SELECT status, error_kind FROM briefs")
     statuses = Counter(r["error_kind"] or r["status"] for r in briefs)
     assert statuses["done"] and statuses["transient"] and statuses["permanent"], statuses
+    sizes = Counter(r["event_id"] for r in rows(store_path, "SELECT event_id FROM articles"))
+    assert 1 in sizes.values() and rows(store_path, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
 
     with Store(store_path) as store:
-        batch = Batch(store, model="scripted", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+        config = BatchConfig(max_brief_articles=3)
+        batch = Batch(store, model="scripted", prompts=load_prompts(), settings=Settings(), config=config)
         events = sorted({r["event_id"] for r in rows(store_path, "SELECT event_id FROM articles")})
         one_by_one = [job for event_id in events if (job := batch.brief_job(event_id)) is not None]
         assert 0 < len(one_by_one) < len(events)
@@ -413,6 +425,14 @@ def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
     feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(4, seed=6))
     clients: list[Any] = []
     batch_client = Provider.batch_client
+    sent: list[dict[str, Any]] = []
+    complete = ThreadedTransport.complete
+
+    async def sending(self: ThreadedTransport, body: dict[str, Any]) -> Any:
+        sent.append(body)
+        return await complete(self, body)
+
+    monkeypatch.setattr(ThreadedTransport, "complete", sending)
     monkeypatch.setattr(
         Provider, "batch_client", lambda self, limit: clients.append(batch_client(self, limit)) or clients[-1]
     )
@@ -434,9 +454,9 @@ def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
 
         async def cancel_once_a_request_is_held() -> None:
             running = asyncio.create_task(batch.execute(plan, provider))
-            while not server.requests:
+            while not server.requests or len(sent) < 2:  # one held by the server, one handed to the transport
                 await asyncio.sleep(0.005)
-            await asyncio.sleep(0.05)  # the next request is at the slot's gate by now
+            await asyncio.sleep(0.02)  # for the transport's thread to put it at the slot's gate
             running.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await running

@@ -106,25 +106,30 @@ def test_known_articles_are_read_in_growing_chunks_and_new_work_in_short_ones(
     new = synthetic_articles(330, per_event=5, seed=6)[300:]
     feed = write_inbox(tmp_path / "feed.jsonl", old)
     store_path = tmp_path / "b.db"
-    sizes: list[int] = []
+    chunks: list[list[str]] = []
     ingest_chunk = Batch.ingest_chunk
 
-    def counting(self: Batch, items: list[Any]) -> list[int]:
-        sizes.append(len(items))
+    def recording(self: Batch, items: list[Any]) -> list[int]:
+        chunks.append([item.document.title for item in items])
         return ingest_chunk(self, items)
 
     with ScriptedServer(default=responder()) as server:
         run(store_path, feed, server)
-        write_inbox(feed, old + new)
-        monkeypatch.setattr(Batch, "ingest_chunk", counting)
+        write_inbox(feed, old + new)  # an appended feed: the new articles come last
+        monkeypatch.setattr(Batch, "ingest_chunk", recording)
         batch = run(store_path, feed, server)
         assert summary_requests(server, [r["title"] for r in new]) == Counter(r["title"] for r in new)
 
     # Nothing to hand out while the known articles are read: each chunk twice as long as the one before
-    # (one transaction each), not 60 of the short ones that keep workers from waiting on the store.
-    growing = [min(workers.STREAM_CHUNK * 2**n, INGEST_CHUNK) for n in range(6)]
-    assert sizes[:6] == growing and sum(growing) > 300  # the sixth holds the first new articles
-    assert set(sizes[6:]) <= {workers.STREAM_CHUNK} and sum(sizes) == 330  # then short again, while they are worked on
+    # (one transaction each), not 60 of the short ones that keep workers from waiting on the store; the
+    # last of them ends where the new articles begin. Those go out in short chunks, as from a fresh inbox.
+    fresh = {r["title"] for r in new}
+    first_new = next(n for n, chunk in enumerate(chunks) if fresh & set(chunk))
+    growing = [min(workers.STREAM_CHUNK * 2**n, INGEST_CHUNK) for n in range(first_new)]
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes[: first_new - 1] == growing[:-1] and 0 < sizes[first_new - 1] <= growing[-1]
+    assert sum(sizes[:first_new]) == len(old)
+    assert all(size <= workers.STREAM_CHUNK for size in sizes[first_new:]) and sum(sizes) == 330
     c = batch.counters
     assert (c.seen, c.skipped, c.new, c.summarized, c.failed) == (330, 300, 30, 30, 0)
 

@@ -340,9 +340,10 @@ def _probe() -> type[BaseModel]:
 def test_instructor_wraps_a_documented_model_without_looking_for_its_source(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # instructor subclasses every response model. With attribute docstrings still switched on, pydantic
-    # looked for that subclass's source through every loaded module (20 ms in each batch worker before
-    # its first request). The descriptions are inherited; the validators too.
+    # In tools mode instructor subclasses the response model. With attribute docstrings still switched on,
+    # pydantic looked for that subclass's source through every loaded module (20 ms in each batch worker
+    # before its first request). The descriptions are inherited; the validators too. (The other modes use
+    # the model as it is: for them this checks that the request and the validation stay the same.)
     probe = _probe()
     assert probe.model_fields["who"].description == "The person named."
     looked: list[object] = []

@@ -40,7 +40,7 @@ import selectors
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -88,8 +88,6 @@ def stream(
     new starts nothing. The parent owns the run's row and hands out every job; the workers
     commit each result, one transaction each.
     """
-    from summarizer.batch.runner import INGEST_CHUNK
-
     dispatcher = _Dispatcher(batch, ready, workers)
     try:
         try:
@@ -97,15 +95,10 @@ def stream(
                 dispatcher.summaries(leftovers or [])
             else:
                 dispatcher.summaries(batch.leftovers())
-                size, rest = STREAM_CHUNK, iter(items)
-                while chunk := list(itertools.islice(rest, size)):
+                for chunk in _chunks(items, batch, dispatcher.busy):
                     ids = batch.ingest_chunk(chunk)
                     dispatcher.summaries(batch.pending(article_ids=ids))
                     dispatcher.keep_pace()
-                    # Short transactions are for workers waiting on the store's lock. With nothing being
-                    # worked on (an inbox of articles earlier runs stored, say) they only cost: read on in
-                    # chunks twice as long each time, up to INGEST_CHUNK, and short again once work goes out.
-                    size = STREAM_CHUNK if dispatcher.busy() else min(size * 2, INGEST_CHUNK)
                 batch.finish_ingest()
             dispatcher.events_known()
             dispatcher.drain()
@@ -117,6 +110,33 @@ def stream(
     finally:
         statuses = dispatcher.close()
     _raise_for(dispatcher.errors, statuses)
+
+
+def _chunks(items: Iterable[Item], batch: Batch, busy: Callable[[], bool]) -> Iterator[list[Item]]:
+    """The inbox in chunks, one ingest transaction each: STREAM_CHUNK items while work is out.
+
+    Short transactions are for the workers waiting on the store's lock. With nothing being worked
+    on (articles earlier runs stored, say) they only cost: then each chunk is twice as long as the
+    one before, up to INGEST_CHUNK, and ends before its first new article, so that article's
+    work goes out as soon as it would have.
+    """
+    from summarizer.batch.runner import INGEST_CHUNK
+
+    rest, size = iter(items), STREAM_CHUNK
+    ahead: list[Item] = []
+    while True:
+        ahead += itertools.islice(rest, max(size - len(ahead), 0))
+        if not ahead:
+            return
+        cut = min(size, len(ahead))
+        if cut > STREAM_CHUNK:
+            docs = [item.document for item in ahead[:cut]]
+            known = batch.store.known_hashes([doc.sha256 for doc in docs if doc is not None])
+            first_new = next((n for n, doc in enumerate(docs) if doc is not None and doc.sha256 not in known), cut)
+            cut = max(first_new, STREAM_CHUNK)
+        chunk, ahead = ahead[:cut], ahead[cut:]
+        yield chunk
+        size = STREAM_CHUNK if busy() else min(size * 2, INGEST_CHUNK)
 
 
 class _Failed(Exception):
