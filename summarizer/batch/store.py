@@ -42,6 +42,8 @@ BUSY_POLL = 0.0005
 """Seconds between tries to start a write transaction while another connection holds the lock."""
 IN_CHUNK = 500
 """Values per ``IN (...)`` list in one statement (SQLite bounds a statement's parameters)."""
+_BRIEF_MADE = "(status = 'done' OR error_kind = 'permanent')"
+"""A brief row that counts as made for its member set: done, or failed in a way a retry cannot fix."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -627,8 +629,7 @@ class Store:
     def brief_digests(self, *, model: str, prompt_version: str) -> set[tuple[int, str]]:
         """(event, member digest) of every brief :meth:`has_brief` counts, in one query."""
         rows = self.db.execute(
-            "SELECT event_id, members_digest FROM briefs WHERE model = ? AND prompt_version = ?"
-            " AND (status = 'done' OR error_kind = 'permanent')",
+            f"SELECT event_id, members_digest FROM briefs WHERE model = ? AND prompt_version = ? AND {_BRIEF_MADE}",
             (model, prompt_version),
         )
         return {(int(event_id), str(digest)) for event_id, digest in rows}
@@ -637,7 +638,7 @@ class Store:
         """Whether this member set was briefed already (done, or failed in a way a retry cannot fix)."""
         row = self.db.execute(
             "SELECT 1 FROM briefs WHERE event_id = ? AND model = ? AND prompt_version = ? AND members_digest = ?"
-            " AND (status = 'done' OR error_kind = 'permanent')",
+            f" AND {_BRIEF_MADE}",
             (event_id, model, prompt_version, digest),
         ).fetchone()
         return row is not None
