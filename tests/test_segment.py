@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -303,3 +304,72 @@ def test_long_single_paragraph_is_handed_to_the_segmenter_in_bounded_pieces(monk
     sentences = segment(text)
     assert_sentence_map(text, sentences)
     assert max(seen) <= 20_000
+
+
+def _pysbd_itself(paragraph: str) -> list[str]:
+    import pysbd
+
+    return list(pysbd.Segmenter(language="en", clean=False).processor(paragraph).process())
+
+
+def _abbreviation_paragraphs() -> list[str]:
+    """Each of pysbd's abbreviations where its rules act: before a capital, a digit, a lower-case
+    word, a parenthesis, a colon; as a word's tail; at the start; in upper case and title case."""
+    from pysbd.lang.english import English
+
+    contexts = (
+        "See {a}. Smith went home. Then he left.",
+        "The {a}. of the 5th came. It rained.",
+        "{a}. 12 were there. Nobody else.",
+        "They met at {a}. (in town) then left. Fine.",
+        "In {a}.: 5 items were sold. Next.",
+        "A national{a}. Then it ended. Done.",
+        "Ask {a}.? No. Ask {a}.- yes. Really {a}., he said.",
+        "Both {a}. and {b}. came. Then {b}. Smith left.",
+    )
+    paragraphs = []
+    abbreviations = [a.strip() for a in English.Abbreviation.ABBREVIATIONS]
+    for n, abbr in enumerate(abbreviations):
+        other = abbreviations[(n * 7 + 3) % len(abbreviations)]
+        for variant in (abbr, abbr.upper(), abbr.title()):
+            paragraphs += [context.format(a=variant, b=other) for context in contexts]
+    return paragraphs
+
+
+def test_pysbd_is_offered_only_the_abbreviations_a_paragraph_can_hold_and_splits_as_it_would() -> None:
+    from pysbd.lang.english import English
+
+    paragraphs = _abbreviation_paragraphs()
+    paragraphs += [p for path in SEED_FILES for p in seed_doc(path).text.split("\n") if p.strip()]
+    # The characters re.IGNORECASE matches to ASCII letters (pysbd then finds "\u017fgt" for "sgt"): with
+    # one present, every abbreviation is offered.
+    folds = {"S": "\u017f", "K": "\u212a", "I": "\u0130", "i": "\u0131"}
+    for abbr in English.Abbreviation.ABBREVIATIONS:
+        for variant in (abbr.strip(), abbr.strip().upper()):
+            for letter, fold in folds.items():
+                if letter in variant:
+                    paragraphs.append(f"See {variant.replace(letter, fold)}. Smith went home. Then he left.")
+    paragraphs += [
+        "\u0130stanbul Dr. Ahmet spoke. \u0131t was late.",
+        "U.S. troops left. e.g. this. Gen. Mazloum came.",
+    ]
+    differ = [p for p in paragraphs if segment_module._sentences(p) != _pysbd_itself(p)]
+    assert not differ, differ[:3]
+    # And it is narrowed: an abbreviation that is in the text but never before a period is not offered.
+    offered = segment_module._narrowed(segment_module.English, "the national guard. dr. smith")
+    assert "dr" in offered.Abbreviation.ABBREVIATIONS and "al" not in offered.Abbreviation.ABBREVIATIONS
+
+
+def test_with_a_character_that_folds_to_ascii_every_abbreviation_is_offered() -> None:
+    from pysbd.lang.english import English
+    from pysbd.processor import Processor
+
+    class WithFri(English):  # type: ignore[misc]
+        class Abbreviation(English.Abbreviation):  # type: ignore[misc]
+            ABBREVIATIONS: ClassVar[list[str]] = [*English.Abbreviation.ABBREVIATIONS, "fri"]
+
+    # "İ".lower() is "i" and a combining dot: no word run "fri" before the period, yet pysbd's
+    # case-insensitive pattern finds "FRİ" and keeps the period.
+    paragraph = "See FR\u0130. smith went home."
+    ours = list(segment_module._Processor(paragraph, WithFri, char_span=False).process())
+    assert ours == list(Processor(paragraph, WithFri, char_span=False).process()) == [paragraph]
