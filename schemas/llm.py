@@ -274,6 +274,24 @@ class Scoped(Generic[M]):
             return [self.fill(value) for value in node]
         return node
 
+    def fill_shared(self, shape: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`fill` for a ``shape`` that is kept and never changed (a request's shape, built once per
+        template): only the containers on the way to a placeholder are new; the rest of the result is
+        ``shape``'s own (copying a request's whole schema, some 160 nodes, cost about 30 µs a request).
+        Whoever sends the result may replace its top-level items, as ``ask`` and instructor's re-asks
+        do, but must not change anything below them."""
+        filled: dict[str, Any] = self._fill_shared(shape, _holders(shape))
+        return filled
+
+    def _fill_shared(self, node: Any, holders: frozenset[int]) -> Any:
+        if id(node) not in holders:
+            return node
+        if isinstance(node, dict):
+            return {key: self._fill_shared(value, holders) for key, value in node.items()}
+        if len(node) == 1 and isinstance(node[0], str) and node[0] in self.values:
+            return list(self.values[node[0]])
+        return [self._fill_shared(value, holders) for value in node]
+
     def json_schema(self) -> dict[str, Any]:
         """The JSON schema this request shows the model."""
         return self.fill(self.template.model_json_schema())
@@ -327,9 +345,40 @@ def scoped(
 
 
 # The placeholders a template's schema holds, each as the only item of the list it stands for.
+_PLACEHOLDER = "\x00"
 _IDS = "\x00ids"
 _CHOICE = "\x00choice:"
 _PAIRS = "\x00pairs:"
+
+
+_HOLDERS: OrderedDict[int, tuple[Any, frozenset[int]]] = OrderedDict()
+"""id(shape) -> (shape, the ids of its dicts and lists that hold a placeholder). The shape is kept
+with its entry, so no other object can have its id while the entry lives."""
+
+
+def _holders(shape: Any) -> frozenset[int]:
+    hit = _HOLDERS.get(id(shape))
+    if hit is not None and hit[0] is shape:
+        return hit[1]
+    holders: set[int] = set()
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            held = [walk(value) for value in node.values()]
+        elif isinstance(node, list):
+            held = [walk(value) for value in node]
+            held.append(len(node) == 1 and isinstance(node[0], str) and node[0].startswith(_PLACEHOLDER))
+        else:
+            return False
+        if any(held):
+            holders.add(id(node))
+        return any(held)
+
+    walk(shape)
+    _HOLDERS[id(shape)] = (shape, frozenset(holders))
+    if len(_HOLDERS) > 256:
+        _HOLDERS.popitem(last=False)
+    return frozenset(holders)
 
 
 def _template_schema(model: type[BaseModel], shape: tuple[Any, ...]) -> dict[str, Any]:

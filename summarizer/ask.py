@@ -178,7 +178,7 @@ def _request(
     _, shape = _request_shape(scope.template, mode)
     if not shape["messages"]:
         # The schema sits in the request as JSON: the template's shape, this request's values filled in.
-        return prepared, {**scope.fill(shape), "messages": list(messages)}
+        return prepared, {**scope.fill_shared(shape), "messages": list(messages)}
     handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
     _, kwargs = handlers.request_handler(response_model=scope.concrete(), kwargs={"messages": list(messages)})
     return prepared, kwargs

@@ -358,6 +358,45 @@ def test_instructor_wraps_a_documented_model_without_looking_for_its_source(
         prepared.model_validate({"who": "nobody"})
 
 
+@pytest.mark.parametrize("mode", ["tools", "json_schema"])
+def test_each_request_gets_its_own_sentence_ids_and_the_kept_shape_never_changes(mode: str) -> None:
+    # A request's shape is built once per template and kept; each request shares its unchanging parts
+    # (fill_shared). A re-ask, or a second request, must not see what another request put in.
+    from instructor.v2 import Provider as InstructorProvider
+    from instructor.v2 import mode_registry
+    from openai.types.chat import ChatCompletion
+    from summarizer.schemas import ArticleExtraction
+    from summarizer.schemas.llm import scoped
+
+    from summarizer.ask import _request_shape
+
+    chosen = instructor.Mode[mode.upper()]
+    first, second = scoped(ArticleExtraction, ["s1", "s2"]), scoped(ArticleExtraction, ["s7"])
+    _, shape = _request_shape(first.template, chosen)
+    before = json.dumps(shape, sort_keys=True)
+    _, one = _request(first, chosen, [{"role": "user", "content": "a"}])
+    _, two = _request(second, chosen, [{"role": "user", "content": "b"}])
+    assert one == {**first.fill(shape), "messages": [{"role": "user", "content": "a"}]}
+    assert '"s7"' in json.dumps(two) and '"s1"' not in json.dumps(two) and '"s7"' not in json.dumps(one)
+    handlers = mode_registry.get_handlers(InstructorProvider.OPENAI, chosen)
+    failed = ChatCompletion.model_validate(
+        {
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": "{}",
+                "tool_calls": [
+                    {"id": "c", "type": "function", "function": {"name": "ArticleExtraction", "arguments": "{}"}}
+                ],
+            }}],
+        }
+    )  # fmt: skip
+    again = handlers.reask_handler(kwargs=one, response=failed, exception=ValueError("cite s9"))
+    assert "cite s9" in json.dumps(again["messages"][1:])
+    assert json.dumps(shape, sort_keys=True) == before
+    _, three = _request(second, chosen, [{"role": "user", "content": "c"}])
+    assert {k: v for k, v in three.items() if k != "messages"} == {k: v for k, v in two.items() if k != "messages"}
+
+
 def test_openai_provider_sends_the_key_and_never_logs_it(
     scripted: ScriptedServer, article: Article, caplog: pytest.LogCaptureFixture
 ) -> None:
