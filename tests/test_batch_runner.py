@@ -587,3 +587,44 @@ def test_a_worker_killed_from_outside_fails_the_run_loudly_and_a_rerun_finishes(
     assert sorted(s["article_id"] for s in summaries) == list(range(1, 25))
     assert {s["status"] for s in summaries} == {"done"}
     assert again.counters.summarized == 24 - statuses["done"]
+
+
+def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker stores each result while the other workers and the ingest write too. Waiting for the
+    # lock by sleeping would stop its event loop, and every answer waiting on it; here the loop must
+    # go on (it is what releases the lock), and the result is stored once it is free.
+    import summarizer.batch.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 2.0)  # a write that blocked the loop fails in 2 s
+    path = tmp_path / "b.db"
+    with Store(path) as store, Store(path) as other:
+        batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+        run = batch.start(inbox="x")
+        feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
+        batch.ingest_chunk(list(inbox.read([str(feed)])))
+        (item,) = batch.pending()
+
+        async def scenario() -> tuple[bool, int]:
+            ticks = 0
+            other.db.execute("BEGIN IMMEDIATE")  # another connection is writing
+
+            async def meanwhile() -> None:
+                nonlocal ticks
+                for _ in range(10):
+                    ticks += 1
+                    await asyncio.sleep(0.005)
+                other.db.execute("COMMIT")
+
+            other_work = asyncio.create_task(meanwhile())
+            finish = dict(
+                status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
+                article_id=item.article_id, sentences=None, attempts=1,
+            )  # fmt: skip
+            recorded = await batch._write(lambda wait: store.finish_summary(item.summary_id, **finish, wait=wait))
+            await other_work
+            return recorded, ticks
+
+        assert asyncio.run(scenario()) == (True, 10)
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]

@@ -76,16 +76,33 @@ def test_a_summary_is_finished_once_with_its_result(store: Store) -> None:
     with store.transaction():
         store.queue_summaries([article], model="m", prompt_version="v1", run_id=run)
     (item,) = store.pending(model="m", prompt_version="v1")
-    store.count_attempt(item.summary_id)
     finish = dict(
-        status="done", result="{}", error=None, error_kind=None, stats={"calls": 1}, run_id=run, article_id=article,
-        sentences="[[0, 7, 1]]",
+        status="done", result="{}", error=None, error_kind=None, stats={"calls": 3}, run_id=run, article_id=article,
+        sentences="[[0, 7, 1]]", attempts=2,
     )  # fmt: skip
     assert store.finish_summary(item.summary_id, **finish) is True  # type: ignore[arg-type]
     assert store.finish_summary(item.summary_id, **finish) is False  # type: ignore[arg-type]
     row = store.query("SELECT status, attempts, calls FROM summaries")[0]
-    assert tuple(row) == ("done", 1, 1)
+    assert tuple(row) == ("done", 2, 3)
     assert store.pending(model="m", prompt_version="v1") == []
+
+
+def test_pending_ids_are_the_pending_summaries_of_the_articles_asked_in_article_order(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    ids = [add(store, n, run) for n in (1, 2, 3, 4)]
+    with store.transaction():
+        store.queue_summaries(list(reversed(ids)), model="m", prompt_version="v1", run_id=run)
+        store.queue_summaries(ids[:2], model="other", prompt_version="v1", run_id=run)
+    items = {item.article_id: item for item in store.pending(model="m", prompt_version="v1")}
+    store.finish_summary(
+        items[ids[1]].summary_id, status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
+        article_id=ids[1], sentences=None, attempts=1,
+    )  # fmt: skip
+    asked = [ids[3], ids[0], ids[1]]
+    assert store.pending_ids(asked, model="m", prompt_version="v1") == [
+        (items[ids[0]].summary_id, ids[0]),
+        (items[ids[3]].summary_id, ids[3]),
+    ]
 
 
 def test_done_requires_a_result(store: Store) -> None:
@@ -113,7 +130,7 @@ def test_only_transient_failures_are_requeued_unless_asked(store: Store) -> None
     for item, kind in zip(store.pending(model="m", prompt_version="v1"), ("transient", "permanent"), strict=True):
         store.finish_summary(
             item.summary_id, status="failed", result=None, error="x", error_kind=kind, stats={}, run_id=run,
-            article_id=item.article_id, sentences=None,
+            article_id=item.article_id, sentences=None, attempts=1,
         )  # fmt: skip
     assert store.requeue_failed(model="m", prompt_version="v1", include_permanent=False) == 1
     assert store.requeue_failed(model="m", prompt_version="v1", include_permanent=True) == 1
@@ -181,4 +198,19 @@ def test_a_write_that_cannot_get_the_lock_in_time_fails_clearly(
         with first.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"), second.transaction():
             pass
         with second.transaction():  # free again
+            pass
+
+
+def test_a_write_asked_not_to_wait_says_the_lock_is_busy_at_once(tmp_path: Path) -> None:
+    import time
+
+    from summarizer.batch.store import LockBusy
+
+    with Store(tmp_path / "s.db") as first, Store(tmp_path / "s.db") as second:
+        with first.transaction():
+            started = time.monotonic()
+            with pytest.raises(LockBusy), second.transaction(wait=False):
+                pass
+            assert time.monotonic() - started < 1.0
+        with second.transaction(wait=False):  # free again
             pass

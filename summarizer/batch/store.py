@@ -199,6 +199,10 @@ class WorkItem:
     event_id: int | None
 
 
+class LockBusy(BatchError):
+    """Another connection holds the store's write lock: raised only by a write asked not to wait."""
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     """Whether ``exc`` says another connection holds the lock (SQLITE_BUSY; its code is there from Python 3.11)."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -254,9 +258,10 @@ class Store:
             self.db.executescript(f"BEGIN IMMEDIATE;\n{_MIGRATIONS[target]}\nPRAGMA user_version = {target};\nCOMMIT;")
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: all of it is committed, or none of it."""
-        self._begin()
+    def transaction(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: all of it is committed, or none of it. Without ``wait``, LockBusy at
+        once if another connection holds the write lock (for an event loop, which waits its own way)."""
+        self._begin(wait)
         try:
             yield self.db
         except BaseException:
@@ -264,7 +269,7 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    def _begin(self) -> None:
+    def _begin(self, wait: bool = True) -> None:
         """BEGIN IMMEDIATE, trying again every half millisecond while another connection writes.
 
         SQLite's own busy handler sleeps longer and longer between its tries (up to 100 ms),
@@ -281,6 +286,8 @@ class Store:
                 except sqlite3.OperationalError as exc:
                     if not _busy(exc) or time.monotonic() > deadline:
                         raise
+                    if not wait:
+                        raise LockBusy(f"{self.path}: another connection is writing") from None
                 time.sleep(BUSY_POLL)
         finally:
             self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
@@ -503,25 +510,34 @@ class Store:
         rows = self._select_in(sql, article_ids, (model, prompt_version))
         return {int(row["article_id"]): row["status"] for row in rows}
 
+    def pending_ids(self, article_ids: Sequence[int], *, model: str, prompt_version: str) -> list[tuple[int, int]]:
+        """(summary ID, article ID) of the pending summaries of ``article_ids``, in article order: what
+        :meth:`pending` gives without reading the articles (the parent of a batch's workers hands
+        out IDs; each worker reads its articles)."""
+        sql = (
+            "SELECT id, article_id FROM summaries"
+            " WHERE model = ? AND prompt_version = ? AND status = 'pending' AND article_id IN ({marks})"
+        )
+        rows = self._select_in(sql, article_ids, (model, prompt_version))
+        return sorted(((int(row["id"]), int(row["article_id"])) for row in rows), key=lambda ids: ids[1])
+
     def pending(
         self,
         *,
         model: str,
         prompt_version: str,
-        article_ids: Sequence[int] | None = None,
         summary_ids: Sequence[int] | None = None,
     ) -> list[WorkItem]:
-        """Pending summaries with their articles, in article order (only of ``article_ids`` or ``summary_ids``)."""
+        """Pending summaries with their articles, in article order (only ``summary_ids``)."""
         query = (
             "SELECT s.id AS sid, s.attempts, a.* FROM summaries s JOIN articles a ON a.id = s.article_id"
             " WHERE s.model = ? AND s.prompt_version = ? AND s.status = 'pending'"
         )
-        if article_ids is None and summary_ids is None:
+        if summary_ids is None:
             rows = self.db.execute(query + " ORDER BY a.id", (model, prompt_version)).fetchall()
         else:
-            column, ids = ("a.id", article_ids) if article_ids is not None else ("s.id", summary_ids or ())
             rows = sorted(
-                self._select_in(query + f" AND {column} IN ({{marks}})", ids, (model, prompt_version)),
+                self._select_in(query + " AND s.id IN ({marks})", summary_ids, (model, prompt_version)),
                 key=lambda r: int(r["id"]),
             )
         return [
@@ -535,14 +551,6 @@ class Store:
             for r in rows
         ]
 
-    def count_attempt(self, summary_id: int) -> None:
-        """Record that an attempt starts, before it starts: a crash mid-attempt still counts it."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE summaries SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'pending'",
-                (now_iso(), summary_id),
-            )
-
     def finish_summary(
         self,
         summary_id: int,
@@ -555,11 +563,22 @@ class Store:
         run_id: int,
         article_id: int,
         sentences: str | None,
+        attempts: int,
+        wait: bool = True,
     ) -> bool:
-        """Mark the row done or failed with its result, in one transaction; False if it was not pending."""
-        with self.transaction() as db:
+        """Mark the row done or failed with its result and the ``attempts`` that led to it, in one
+        transaction; False if it was not pending.
+
+        Attempts are counted here, with their calls and tokens, not each in a transaction of its own
+        as it starts: that was one more write per article, and each write waits for the lock the other
+        workers and the ingest hold. An attempt cut short by a crash or Ctrl-C is not counted (nor are
+        its calls); the article stays pending and the next run tries it again. Without ``wait``,
+        LockBusy while another connection writes.
+        """
+        with self.transaction(wait=wait) as db:
             cursor = db.execute(
-                "UPDATE summaries SET status = ?, result = ?, error = ?, error_kind = ?, calls = calls + ?,"
+                "UPDATE summaries SET status = ?, result = ?, error = ?, error_kind = ?, attempts = attempts + ?,"
+                " calls = calls + ?,"
                 " reasks = reasks + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,"
                 " seconds = seconds + ?, run_id = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
                 (
@@ -567,6 +586,7 @@ class Store:
                     result,
                     error,
                     error_kind,
+                    attempts,
                     stats.get("calls", 0),
                     stats.get("reasks", 0),
                     stats.get("prompt_tokens", 0),
@@ -657,9 +677,11 @@ class Store:
         result: str | None,
         stats: dict[str, Any],
         run_id: int,
+        wait: bool = True,
     ) -> bool:
-        """Record a brief; a failed one for the same members is replaced, a done one never is."""
-        with self.transaction() as db:
+        """Record a brief; a failed one for the same members is replaced, a done one never is. Without
+        ``wait``, LockBusy while another connection writes."""
+        with self.transaction(wait=wait) as db:
             cursor = db.execute(
                 "INSERT INTO briefs (event_id, model, prompt_version, members, members_digest, status, error,"
                 " error_kind, result, calls, prompt_tokens, completion_tokens, seconds, run_id, created_at)"
