@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import heapq
 import itertools
 import json
@@ -69,7 +70,8 @@ class Alarm:
                 while not self.due or (wait := self.due[0][0] - time.monotonic()) > 0:
                     self.changed.wait(None if not self.due else wait)
                 _, _, future = heapq.heappop(self.due)
-            self.loop.call_soon_threadsafe(_resolve, future)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the server is stopping
+                self.loop.call_soon_threadsafe(_resolve, future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -276,12 +276,16 @@ class Scoped(Generic[M]):
 
     def fill_shared(self, shape: dict[str, Any]) -> dict[str, Any]:
         """:meth:`fill` for a ``shape`` that is kept and never changed (a request's shape, built once per
-        template): only the containers on the way to a placeholder are new; the rest of the result is
-        ``shape``'s own (copying a request's whole schema, some 160 nodes, cost about 30 µs a request).
-        Whoever sends the result may replace its top-level items, as ``ask`` and instructor's re-asks
-        do, but must not change anything below them."""
-        filled: dict[str, Any] = self._fill_shared(shape, _holders(shape))
-        return filled
+        template): the result and its top-level lists (``messages``: instructor's re-asks append to
+        it) are new, and so are the containers on the way to a placeholder; the rest is ``shape``'s
+        own (copying a request's whole schema, some 160 nodes, cost about 30 µs a request). Whoever
+        sends the result may replace or extend its top-level items but must not change anything
+        below them."""
+        holders = _holders(shape)
+        return {
+            key: list(value) if isinstance(value, list) and id(value) not in holders else value
+            for key, value in self._fill_shared(shape, holders).items()
+        }
 
     def _fill_shared(self, node: Any, holders: frozenset[int]) -> Any:
         if id(node) not in holders:

@@ -41,7 +41,7 @@ class Sentence:
 
 
 _CASE_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
-"""The characters that ``re.IGNORECASE`` matches to an ASCII letter or digit (İ ı ſ K)."""
+"""The characters that ``re.IGNORECASE`` matches to an ASCII letter (İ ı ſ K)."""
 
 
 class _Abbreviations(English.AbbreviationReplacer):

@@ -628,3 +628,46 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
 
         assert asyncio.run(scenario()) == (True, 10)
     assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
+
+
+def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp_path: Path) -> None:
+    # Ctrl-C, SIGTERM or another task's refusal cancels every task; one waiting for the store's lock
+    # holds an answer already paid for: it is stored (waiting for the lock, as any write) before it stops.
+    import threading
+
+    path = tmp_path / "b.db"
+    with Store(path) as store:
+        batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+        run = batch.start(inbox="x")
+        feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
+        batch.ingest_chunk(list(inbox.read([str(feed)])))
+        (item,) = batch.pending()
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:  # another process's connection, writing
+            with Store(path) as other, other.transaction():
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(5)
+
+        async def scenario() -> None:
+            finish = dict(
+                status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
+                article_id=item.article_id, sentences=None, attempts=1,
+            )  # fmt: skip
+            task = asyncio.create_task(
+                batch._write(lambda wait: store.finish_summary(item.summary_id, **finish, wait=wait))
+            )
+            await asyncio.sleep(0.05)  # it is waiting for the lock
+            assert not task.done()
+            threading.Timer(0.1, release.set).start()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(scenario())
+        holder.join(5)
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]

@@ -392,6 +392,8 @@ def test_each_request_gets_its_own_sentence_ids_and_the_kept_shape_never_changes
     )  # fmt: skip
     again = handlers.reask_handler(kwargs=one, response=failed, exception=ValueError("cite s9"))
     assert "cite s9" in json.dumps(again["messages"][1:])
+    # Even handed to a re-ask as it is (instructor appends to the request's messages list in place).
+    handlers.reask_handler(kwargs=first.fill_shared(shape), response=failed, exception=ValueError("cite s9"))
     assert json.dumps(shape, sort_keys=True) == before
     _, three = _request(second, chosen, [{"role": "user", "content": "c"}])
     assert {k: v for k, v in three.items() if k != "messages"} == {k: v for k, v in two.items() if k != "messages"}

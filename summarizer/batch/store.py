@@ -270,7 +270,8 @@ class Store:
         self.db.execute("COMMIT")
 
     def _begin(self, wait: bool = True) -> None:
-        """BEGIN IMMEDIATE, trying again every half millisecond while another connection writes.
+        """BEGIN IMMEDIATE, trying again every half millisecond while another connection writes (or,
+        without ``wait``, LockBusy at once).
 
         SQLite's own busy handler sleeps longer and longer between its tries (up to 100 ms),
         so a writer waiting on one that commits chunk after chunk (a batch's ingest, while its
