@@ -180,3 +180,49 @@ def test_a_plan_run_through_the_library_uses_the_workers_too(tmp_path: Path, mon
     c = batch.counters
     assert (c.summarized, c.briefs, c.queued, c.briefs_queued) == (40, 8, 40, 8)
     assert table(tmp_path / "b.db", "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 40)]
+
+
+def test_a_worker_reports_the_jobs_it_finished_together_and_soon() -> None:
+    # The parent hands out briefs and ends the run on finished jobs: each is reported within
+    # REPORT_FINISHED_WITHIN, with the others finished meanwhile in the same line (not one line each).
+    import asyncio
+    import os
+    import time
+
+    from summarizer.batch.runner import Counters
+
+    def lines(read_end: int) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in os.read(read_end, 1 << 16).splitlines()]
+
+    read_end, write_end = os.pipe()
+    finished: list[tuple[str, int]] = []
+    reporter = workers._Reporter(write_end, finished)
+    counters = Counters()
+    during: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        reporter("start", counters)  # nothing reported yet: the counters go at once
+        for n in range(3):
+            finished.append(("summary", n))
+            counters.summarized += 1
+            reporter("article", counters)
+        await asyncio.sleep(0.05)
+        during.extend(lines(read_end))
+
+    asyncio.run(scenario())
+    assert [line.get("finished") for line in during] == [None, [["summary", 0], ["summary", 1], ["summary", 2]]]
+    assert during[1]["counters"]["summarized"] == 3
+    finished.append(("brief", 7))
+    reporter(final=True, counters=counters)
+    os.close(write_end)
+    assert [line["finished"] for line in lines(read_end)] == [[["brief", 7]]]
+    os.close(read_end)
+    # Without an event loop to wait on, a finished job is reported at once.
+    read_end, write_end = os.pipe()
+    reporter = workers._Reporter(write_end, finished)
+    reporter.sent = time.monotonic()
+    finished.append(("summary", 9))
+    reporter("article", counters)
+    os.close(write_end)
+    assert [line["finished"] for line in lines(read_end)] == [[["summary", 9]]]
+    os.close(read_end)

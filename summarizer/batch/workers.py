@@ -56,6 +56,10 @@ if TYPE_CHECKING:
 REPORT_EVERY = 0.1
 """Seconds between a child's counter reports (and the parent's display refreshes)."""
 
+REPORT_FINISHED_WITHIN = 0.005
+"""Seconds a child may hold a finished job before it reports it, with the others finished meanwhile:
+one report per answer cost the child a JSON line and a write, and the parent a wake-up, each time."""
+
 
 def supported() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
@@ -553,21 +557,40 @@ async def _feed(batch: Batch, jobs: int) -> AsyncIterator[WorkItem | BriefJob]:
 
 class _Reporter:
     """The child's progress callback: a JSON line on the pipe with its counters and the jobs it finished.
-    Finished jobs go at once (the parent hands out briefs, and ends the run, on them); counters alone
-    at most every REPORT_EVERY."""
+
+    A finished job goes within REPORT_FINISHED_WITHIN (the parent hands out briefs, and ends the
+    run, on them), with the others finished meanwhile in the same line; counters alone at most
+    every REPORT_EVERY."""
 
     def __init__(self, write_end: int, finished: list[tuple[str, int]]) -> None:
         self.write_end = write_end
         self.finished = finished
         self.sent = 0.0
+        self.counters: Counters | None = None
+        self.later: asyncio.TimerHandle | None = None
 
     def __call__(self, what: str = "", counters: Counters | None = None, *, final: bool = False) -> None:
-        now = time.monotonic()
-        due = final or self.finished or what == "failure" or now - self.sent >= REPORT_EVERY
-        if counters is None or not due:
+        if counters is None:
             return
-        self.sent = now
-        message: dict[str, Any] = {"counters": dict(vars(counters))}  # flat ints: asdict's deep copy cost more
+        self.counters = counters
+        if final or time.monotonic() - self.sent >= REPORT_EVERY:
+            self.flush()
+        elif (self.finished or what == "failure") and self.later is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop to wait on: at once
+                self.flush()
+            else:
+                self.later = loop.call_later(REPORT_FINISHED_WITHIN, self.flush)
+
+    def flush(self) -> None:
+        if self.later is not None:
+            self.later.cancel()
+            self.later = None
+        if self.counters is None:
+            return
+        self.sent = time.monotonic()
+        message: dict[str, Any] = {"counters": dict(vars(self.counters))}  # flat ints: asdict's deep copy cost more
         if self.finished:
             message["finished"] = list(self.finished)
             self.finished.clear()
