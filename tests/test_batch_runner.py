@@ -603,8 +603,9 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
         batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
         run = batch.start(inbox="x")
         feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-        batch.ingest_chunk(list(inbox.read([str(feed)])))
+        queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
         (item,) = batch.pending()
+        assert queued == [(item.summary_id, item.article_id)]
 
         async def scenario() -> tuple[bool, int]:
             ticks = 0
@@ -640,8 +641,9 @@ def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp
         batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
         run = batch.start(inbox="x")
         feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-        batch.ingest_chunk(list(inbox.read([str(feed)])))
+        queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
         (item,) = batch.pending()
+        assert queued == [(item.summary_id, item.article_id)]
         holding, release = threading.Event(), threading.Event()
 
         def hold() -> None:  # another process's connection, writing

@@ -87,7 +87,7 @@ def test_a_summary_is_finished_once_with_its_result(store: Store) -> None:
     assert store.pending(model="m", prompt_version="v1") == []
 
 
-def test_pending_ids_are_the_pending_summaries_of_the_articles_asked_in_article_order(store: Store) -> None:
+def test_summaries_of_articles_are_those_of_the_model_and_prompt_with_their_status(store: Store) -> None:
     run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
     ids = [add(store, n, run) for n in (1, 2, 3, 4)]
     with store.transaction():
@@ -99,10 +99,11 @@ def test_pending_ids_are_the_pending_summaries_of_the_articles_asked_in_article_
         article_id=ids[1], sentences=None, attempts=1,
     )  # fmt: skip
     asked = [ids[3], ids[0], ids[1]]
-    assert store.pending_ids(asked, model="m", prompt_version="v1") == [
-        (items[ids[0]].summary_id, ids[0]),
-        (items[ids[3]].summary_id, ids[3]),
-    ]
+    assert store.summaries_of(asked, model="m", prompt_version="v1") == {
+        ids[0]: (items[ids[0]].summary_id, "pending"),
+        ids[1]: (items[ids[1]].summary_id, "done"),
+        ids[3]: (items[ids[3]].summary_id, "pending"),
+    }
 
 
 def test_done_requires_a_result(store: Store) -> None:

@@ -109,7 +109,7 @@ def test_known_articles_are_read_in_growing_chunks_and_new_work_in_short_ones(
     chunks: list[list[str]] = []
     ingest_chunk = Batch.ingest_chunk
 
-    def recording(self: Batch, items: list[Any]) -> list[int]:
+    def recording(self: Batch, items: list[Any]) -> list[tuple[int, int]]:
         chunks.append([item.document.title for item in items])
         return ingest_chunk(self, items)
 

@@ -264,20 +264,24 @@ class Batch:
             self.ingest_chunk(chunk)
         self.finish_ingest()
 
-    def ingest_chunk(self, items: list[Item]) -> list[int]:
+    def ingest_chunk(self, items: list[Item]) -> list[tuple[int, int]]:
         """Store one chunk of inbox items, queue summaries for its canonical articles (one transaction)
-        and return its articles' IDs. Summaries do not depend on events, so what a chunk queued can be
-        worked on at once (the worker processes do); only briefs wait for :meth:`finish_ingest`."""
+        and return (summary ID, article ID) of its articles' pending summaries, in article order.
+        Summaries do not depend on events, so what a chunk queued can be worked on at once (the
+        worker processes do); only briefs wait for :meth:`finish_ingest`."""
         start = len(self._inbox_ids)
         self._ingest_chunk(items)
         ids = self._inbox_ids[start:]
-        # Counted before anything of this run is summarised: done now means done by an earlier run.
-        states = self.store.summary_states(ids, model=self.model, prompt_version=self.prompt_version)
-        for article_id, state in states.items():
+        summaries = self.store.summaries_of(ids, model=self.model, prompt_version=self.prompt_version)
+        pending = []
+        for article_id, (summary_id, state) in sorted(summaries.items()):
+            # Counted before anything of this run is summarised: done now means done by an earlier run.
             if state == "done" and article_id not in self._counted_skipped:
                 self._counted_skipped.add(article_id)
                 self.counters.skipped += 1
-        return ids
+            elif state == "pending":
+                pending.append((summary_id, article_id))
+        return pending
 
     def finish_ingest(self) -> None:
         """The whole inbox is in, every new article in its event: the run's row and the display are told."""
@@ -382,10 +386,6 @@ class Batch:
     def pending(self, *, summary_ids: list[int] | None = None) -> list[WorkItem]:
         """Pending summaries of this run's model and prompts, with their articles (only ``summary_ids``)."""
         return self.store.pending(model=self.model, prompt_version=self.prompt_version, summary_ids=summary_ids)
-
-    def pending_ids(self, article_ids: list[int]) -> list[tuple[int, int]]:
-        """(summary ID, article ID) of the pending summaries of ``article_ids``, without their articles."""
-        return self.store.pending_ids(article_ids, model=self.model, prompt_version=self.prompt_version)
 
     def plan(self) -> Plan:
         """What this run has to do: pending summaries (after re-queueing retryable failures) and stale briefs."""

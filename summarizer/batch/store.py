@@ -503,24 +503,16 @@ class Store:
             )
         return cursor.rowcount
 
-    def summary_states(self, article_ids: Sequence[int], *, model: str, prompt_version: str) -> dict[int, str]:
+    def summaries_of(
+        self, article_ids: Sequence[int], *, model: str, prompt_version: str
+    ) -> dict[int, tuple[int, str]]:
+        """Article ID -> (summary ID, status) of the summaries of ``article_ids`` for this model and prompt."""
         sql = (
-            "SELECT article_id, status FROM summaries"
+            "SELECT id, article_id, status FROM summaries"
             " WHERE model = ? AND prompt_version = ? AND article_id IN ({marks})"
         )
         rows = self._select_in(sql, article_ids, (model, prompt_version))
-        return {int(row["article_id"]): row["status"] for row in rows}
-
-    def pending_ids(self, article_ids: Sequence[int], *, model: str, prompt_version: str) -> list[tuple[int, int]]:
-        """(summary ID, article ID) of the pending summaries of ``article_ids``, in article order: what
-        :meth:`pending` gives without reading the articles (the parent of a batch's workers hands
-        out IDs; each worker reads its articles)."""
-        sql = (
-            "SELECT id, article_id FROM summaries"
-            " WHERE model = ? AND prompt_version = ? AND status = 'pending' AND article_id IN ({marks})"
-        )
-        rows = self._select_in(sql, article_ids, (model, prompt_version))
-        return sorted(((int(row["id"]), int(row["article_id"])) for row in rows), key=lambda ids: ids[1])
+        return {int(row["article_id"]): (int(row["id"]), row["status"]) for row in rows}
 
     def pending(
         self,

@@ -103,8 +103,7 @@ def stream(
             else:
                 dispatcher.summaries([(item.summary_id, item.article_id) for item in batch.leftovers()])
                 for chunk in _chunks(items, batch, dispatcher.busy):
-                    ids = batch.ingest_chunk(chunk)
-                    dispatcher.summaries(batch.pending_ids(ids))
+                    dispatcher.summaries(batch.ingest_chunk(chunk))
                     dispatcher.keep_pace()
                 batch.finish_ingest()
             dispatcher.events_known()
