@@ -589,6 +589,24 @@ def test_a_worker_killed_from_outside_fails_the_run_loudly_and_a_rerun_finishes(
     assert again.counters.summarized == 24 - statuses["done"]
 
 
+def _one_summary_to_finish(store: Store, tmp_path: Path) -> tuple[Batch, Callable[[bool], bool]]:
+    """A batch on ``store`` with one article ingested, and the write of its result, as a worker makes it."""
+    batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+    run = batch.start(inbox="x")
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
+    queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
+    (item,) = batch.pending()
+    assert queued == [(item.summary_id, item.article_id)]
+
+    def finish(wait: bool) -> bool:
+        return store.finish_summary(
+            item.summary_id, status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
+            article_id=item.article_id, sentences=None, attempts=1, wait=wait,
+        )  # fmt: skip
+
+    return batch, finish
+
+
 def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -600,12 +618,7 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 2.0)  # a write that blocked the loop fails in 2 s
     path = tmp_path / "b.db"
     with Store(path) as store, Store(path) as other:
-        batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
-        run = batch.start(inbox="x")
-        feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-        queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
-        (item,) = batch.pending()
-        assert queued == [(item.summary_id, item.article_id)]
+        batch, finish = _one_summary_to_finish(store, tmp_path)
 
         async def scenario() -> tuple[bool, int]:
             ticks = 0
@@ -619,11 +632,7 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
                 other.db.execute("COMMIT")
 
             other_work = asyncio.create_task(meanwhile())
-            finish = dict(
-                status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
-                article_id=item.article_id, sentences=None, attempts=1,
-            )  # fmt: skip
-            recorded = await batch._write(lambda wait: store.finish_summary(item.summary_id, **finish, wait=wait))
+            recorded = await batch._write(finish)
             await other_work
             return recorded, ticks
 
@@ -638,12 +647,7 @@ def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp
 
     path = tmp_path / "b.db"
     with Store(path) as store:
-        batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
-        run = batch.start(inbox="x")
-        feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-        queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
-        (item,) = batch.pending()
-        assert queued == [(item.summary_id, item.article_id)]
+        batch, finish = _one_summary_to_finish(store, tmp_path)
         holding, release = threading.Event(), threading.Event()
 
         def hold() -> None:  # another process's connection, writing
@@ -656,13 +660,7 @@ def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp
         assert holding.wait(5)
 
         async def scenario() -> None:
-            finish = dict(
-                status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
-                article_id=item.article_id, sentences=None, attempts=1,
-            )  # fmt: skip
-            task = asyncio.create_task(
-                batch._write(lambda wait: store.finish_summary(item.summary_id, **finish, wait=wait))
-            )
+            task = asyncio.create_task(batch._write(finish))
             await asyncio.sleep(0.05)  # it is waiting for the lock
             assert not task.done()
             threading.Timer(0.1, release.set).start()
