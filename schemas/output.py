@@ -123,22 +123,42 @@ class ArticleSummary(_Out):
     stats: CallStats = Field(default_factory=CallStats)
 
 
+Origin = Literal["analysis", "model", "both"]
+"""Where a brief item came from: the cross-source analysis, the model, or the model confirming the analysis."""
+DiscrepancyKind = Literal["figure", "arithmetic", "date", "spelling", "name", "outcome", "attribution", "other"]
+Resolution = Literal["explicit", "relative", "year-inferred", "unresolved"]
+"""How a date was placed on the calendar: written out in full, counted from the article's publication date
+("on Thursday"), a day and month whose year came from the publication date (or the event's dated articles),
+or not at all."""
+
+
 class BriefClaim(Claim):
     facts: list[str] = Field(default_factory=list)
     """The fact IDs the claim was built from."""
+    origin: Origin | None = None
 
 
 class SideOut(BriefClaim):
     article_ids: list[str]
+    value: str | None = None
+    """The value this side gives, as compared: "322", "2022-01-20 (Thursday)", "Geweran"."""
 
 
 class DiscrepancyOut(_Out):
     topic: str
+    kind: DiscrepancyKind = "other"
     sides: list[SideOut] = Field(min_length=2)
+    note: str | None = None
+    """What the analysis noticed about it, e.g. that a later report revises an earlier count."""
+    origin: Origin | None = None
 
 
 class TimelineEntry(BriefClaim):
     date: str
+    """The date in the source's words ("on Thursday", "January 21st")."""
+    iso: str | None = None
+    """The date resolved to the calendar: an ISO day (2022-01-20) or range (2022-01-22/2022-01-30)."""
+    resolution: Resolution | None = None
 
 
 class RunInfo(_Out):

@@ -8,7 +8,7 @@ and is checked against those sentences (not against the model's own fact wording
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,79 @@ async def build_brief(
     parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(extraction)
     parts.dropped.extend(dropped)
     return parts
+
+
+def with_analysis(parts: BriefParts, articles: Sequence[Article], facts: Sequence[Fact]) -> BriefParts:
+    """Merge the cross-source analysis into ``parts`` (in place): what the model cannot improve, the analysis keeps.
+
+    Each analysis item ships (checked against its sentences); a model item that cites the same
+    sentences as one of them marks it "both" instead of shipping twice; the model's other items ship
+    as "model". A model discrepancy whose sides give the same values is dropped, visibly.
+    """
+    from summarizer.analysis import analyse
+    from summarizer.analysis import sections as analysed
+
+    analysis = analyse(articles)
+    sentences = analysed.Sentences(articles, facts)
+    found, dropped = analysed.discrepancies(analysis, sentences)
+    dated, dropped_dates = analysed.timeline(analysis, sentences)
+    agreed = analysed.consensus(analysis, sentences)
+    parts.dropped.extend([*dropped, *dropped_dates])
+
+    def cited(citations: Iterable[Any]) -> frozenset[tuple[str, str]]:
+        return frozenset((c.article_id, c.sentence_id) for c in citations)
+
+    model_discrepancies = []
+    for i, d in enumerate(parts.discrepancies):
+        if len({" ".join(side.text.lower().split()) for side in d.sides}) < len(d.sides) or _same_values(d):
+            parts.dropped.append(
+                Dropped(where=f"brief.discrepancies[{i}]", claim=d.topic, reason="its sides do not differ", cited=[])
+            )
+            continue
+        model_discrepancies.append(d)
+    merged_d: list[DiscrepancyOut] = []
+    claimed: set[int] = set()
+    for item in found:
+        keys = cited(c for side in item.sides for c in side.citations)
+        twin = next(
+            (
+                j
+                for j, d in enumerate(model_discrepancies)
+                if j not in claimed and keys & cited(c for side in d.sides for c in side.citations)
+            ),
+            None,
+        )
+        if twin is not None:
+            claimed.add(twin)
+            item = item.model_copy(update={"origin": "both"})
+        merged_d.append(item)
+    merged_d += [
+        d.model_copy(update={"origin": "model"}) for j, d in enumerate(model_discrepancies) if j not in claimed
+    ]
+    parts.discrepancies = merged_d
+
+    taken = {cited(t.citations) for t in dated}
+    model_dates = [t for t in parts.timeline if cited(t.citations) not in taken]
+    confirmed = {cited(t.citations) for t in parts.timeline} & taken
+    timeline = [t.model_copy(update={"origin": "both"}) if cited(t.citations) in confirmed else t for t in dated]
+    timeline += [t.model_copy(update={"origin": "model", "resolution": "unresolved"}) for t in model_dates]
+    parts.timeline = timeline
+
+    agreed_keys = {cited(c.citations) for c in agreed}
+    model_points = [c for c in parts.consensus if cited(c.citations) not in agreed_keys]
+    both = {cited(c.citations) for c in parts.consensus} & agreed_keys
+    parts.consensus = [c.model_copy(update={"origin": "both"}) if cited(c.citations) in both else c for c in agreed]
+    parts.consensus += [c.model_copy(update={"origin": "model"}) for c in model_points]
+    parts.overview = [c.model_copy(update={"origin": c.origin or "model"}) for c in parts.overview]
+    return parts
+
+
+def _same_values(d: DiscrepancyOut) -> bool:
+    """Sides that state the same numbers and names: no discrepancy, whatever the topic says."""
+    from summarizer.claims import names, numbers
+
+    keys = [(numbers(side.text), frozenset(n.lower() for n in names(side.text))) for side in d.sides]
+    return len(set(keys)) < len(keys)
 
 
 def single_source(summaries: Sequence[ArticleSummary], consensus: Sequence[BriefClaim]) -> list[Fact]:

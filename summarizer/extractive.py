@@ -23,7 +23,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from rapidfuzz import fuzz
 
-from summarizer.brief import BriefParts
+from summarizer.brief import BriefParts, with_analysis
 from summarizer.claims import fold, names, numbers
 from summarizer.ground import ArticleGrounding, BriefGrounding
 from summarizer.pipeline import assemble
@@ -265,7 +265,11 @@ def run_info() -> RunInfo:
 
 
 def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -> Brief:
-    """Summaries and (if ``cross_article``) a brief across ``articles`` without any model, as a ``Brief``."""
+    """Summaries and (if ``cross_article``) a brief across ``articles`` without any model, as a ``Brief``.
+
+    The overview is each article's lead fact; consensus, discrepancies and timeline are the
+    cross-source analysis's (``summarizer.analysis``), the same any engine starts from.
+    """
     summaries = [summarize_article(a) for a in articles]
     facts = [f for s in summaries for f in s.facts]
     parts = BriefParts()
@@ -273,8 +277,9 @@ def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -
         started = time.perf_counter()
         grounding = BriefGrounding(facts)
         extraction = brief_extraction(articles, facts)
-        parts.overview, parts.consensus, parts.discrepancies, parts.timeline, parts.dropped = grounding.resolve(
-            extraction
+        parts.overview, _, _, _, parts.dropped = grounding.resolve(
+            extraction.model_copy(update={"consensus": [], "discrepancies": [], "timeline": []})
         )
+        with_analysis(parts, articles, facts)
         parts.stats = CallStats(seconds=round(time.perf_counter() - started, 3))
     return assemble(articles, summaries, parts, run_info())

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from summarizer.ask import ModelClient, Settings
-from summarizer.brief import BriefParts, build_brief, single_source
+from summarizer.brief import BriefParts, build_brief, single_source, with_analysis
 from summarizer.cache import ResponseCache
 from summarizer.errors import ProviderError
 from summarizer.load import MAX_BYTES, load
@@ -138,6 +138,7 @@ async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article
                 parts = BriefParts(error=str(exc))
             if parts.error:
                 log.warning("brief: %s", parts.error)
+            with_analysis(parts, articles, [f for s in summaries for f in s.facts])
     finally:
         await client.close()  # its aiohttp session: left open, asyncio reports it as an error at exit
     job._notify("done", "")

@@ -21,7 +21,15 @@ from rich.table import Table
 from rich.text import Text
 
 from summarizer.errors import ConfigurationError
-from summarizer.schemas import ArticleExtraction, Brief, BriefExtraction, Citation
+from summarizer.schemas import (
+    ArticleExtraction,
+    Brief,
+    BriefExtraction,
+    Citation,
+    DiscrepancyOut,
+    SideOut,
+    TimelineEntry,
+)
 
 SCHEMAS = {"brief": Brief, "article-extraction": ArticleExtraction, "brief-extraction": BriefExtraction}
 
@@ -67,6 +75,27 @@ def render(brief: Brief, fmt: str, *, console: Console | None = None) -> str:
 
 
 # -- rich ------------------------------------------------------------------------------------
+def discrepancy_heading(d: DiscrepancyOut) -> str:
+    """The kind, the topic and what the analysis noticed, in one line every format shows."""
+    origin = f" (from {d.origin})" if d.origin else ""
+    note = f" — {d.note}" if d.note else ""
+    return f"[{d.kind}] {d.topic}{note}{origin}"
+
+
+def side_line(side: SideOut) -> str:
+    """A side with its value first, so the compared values read side by side."""
+    where = ", ".join(side.article_ids)
+    value = f"{side.value} " if side.value and not side.text.startswith(side.value) else ""
+    return f"{where}: {value}{'— ' if value else ''}{side.text}"
+
+
+def timeline_line(t: TimelineEntry) -> str:
+    """The resolved date first, then the source's words and how they were resolved."""
+    when = t.iso or "date unresolved"
+    how = f"; {t.resolution}" if t.resolution else ""
+    return f"{when} (“{t.date}”{how}) — {t.text}"
+
+
 def _claim_line(text: str, citations: Sequence[Citation], prefix: str = "• ") -> Text:
     line = Text(prefix)
     line.append(text)
@@ -102,12 +131,12 @@ def to_rich(brief: Brief) -> Group:
         )
         disc: list[Any] = []
         for d in brief.discrepancies:
-            disc.append(Text("• " + d.topic, style="bold"))
-            disc += [_claim_line(s.text, s.citations, prefix="    – ") for s in d.sides]
+            disc.append(Text("• " + discrepancy_heading(d), style="bold"))
+            disc += [_claim_line(side_line(s), s.citations, prefix="    – ") for s in d.sides]
         parts += _section("Discrepancies", disc, "(no grounded discrepancies)")
         parts += _section(
             "Timeline",
-            (_claim_line(f"{t.date} — {t.text}", t.citations) for t in brief.timeline),
+            (_claim_line(timeline_line(t), t.citations) for t in brief.timeline),
             "(no grounded timeline)",
         )
         parts += _section(
@@ -195,10 +224,13 @@ def to_markdown(brief: Brief) -> str:
             [
                 line
                 for d in brief.discrepancies
-                for line in [f"- **{_md(d.topic)}**", *("  " + _md_claim(s.text, s.citations) for s in d.sides)]
+                for line in [
+                    f"- **{_md(discrepancy_heading(d))}**",
+                    *("  " + _md_claim(side_line(s), s.citations) for s in d.sides),
+                ]
             ],
         ),
-        ("Timeline", [_md_claim(f"{t.date} — {t.text}", t.citations) for t in brief.timeline]),
+        ("Timeline", [_md_claim(timeline_line(t), t.citations) for t in brief.timeline]),
         ("Reported by one source only", [_md_claim(f.text, f.citations) for f in brief.single_source]),
     ]
     if len(brief.articles) > 1:
@@ -282,11 +314,11 @@ def to_html(brief: Brief) -> str:
         body += ["<h2>Consensus</h2><ul>", *(_li(c.text, c.citations) for c in brief.consensus), "</ul>"]
         body.append("<h2>Discrepancies</h2><ul>")
         for d in brief.discrepancies:
-            body.append(f"<li><strong>{_h(d.topic)}</strong><ul>")
-            body += [_li(s.text, s.citations, "side") for s in d.sides]
+            body.append(f"<li><strong>{_h(discrepancy_heading(d))}</strong><ul>")
+            body += [_li(side_line(s), s.citations, "side") for s in d.sides]
             body.append("</ul></li>")
         body.append("</ul>")
-        body += ["<h2>Timeline</h2><ul>", *(_li(f"{t.date} — {t.text}", t.citations) for t in brief.timeline), "</ul>"]
+        body += ["<h2>Timeline</h2><ul>", *(_li(timeline_line(t), t.citations) for t in brief.timeline), "</ul>"]
         body += ["<h2>Reported by one source only</h2><ul>"]
         body += [_li(f.text, f.citations) for f in brief.single_source] + ["</ul>"]
     titles = {a.id: a.title for a in brief.articles}

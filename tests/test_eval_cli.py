@@ -44,7 +44,8 @@ def labelled_model(case: LoadedCase, *, worse_system: str | None = None, worse_f
 
 def run_eval(server: ScriptedServer, tmp_path: Path, *args: str) -> tuple[int, EvalReport | None]:
     out = tmp_path / "out"
-    argv = ["eval", "--base-url", server.base_url, "--model", "scripted-model", "-o", str(out), "--quiet", *args]
+    seed = str(bundled_cases_dir() / "hasakah.yaml")  # the scripted model knows the seed case's articles only
+    argv = ["eval", seed, "--base-url", server.base_url, "--model", "scripted-model", "-o", str(out), "--quiet", *args]
     if "--no-cache" not in args and "--cache" not in args:
         argv += ["--cache", str(tmp_path / "cache.sqlite")]
     code = main(argv)
@@ -157,6 +158,9 @@ def test_the_extractive_engine_needs_no_model(tmp_path: Path) -> None:
         (["--prompts", "v1", "--compare", "v1", "v1"], "not both"),
         (["--compare", "v1", "no-such-prompts"], "no prompt set"),
         (["no-such-case.yaml"], "no such case"),
+        (["--repeat", "0"], "at least 1"),
+        (["--repeat", "2", "--engine", "extractive"], "deterministic"),
+        (["--corpus", "/no/such/corpus"], "no such folder"),
     ],
 )
 def test_bad_options_are_one_clear_error(
@@ -176,3 +180,42 @@ def test_eval_has_help_text() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert "eval" in sub.choices  # type: ignore[operator]
     assert sub.choices["eval"].description  # type: ignore[index]
+
+
+def test_repeat_runs_a_stochastic_model_n_times_and_keeps_every_run(case: LoadedCase, tmp_path: Path) -> None:
+    with ScriptedServer(default=labelled_model(case)) as server:
+        code, report = run_eval(server, tmp_path, "--repeat", "2", "--temperature", "0.7", "--no-baseline")
+        # Each run has its own generation seed, so the second is asked, not served from the cache.
+        assert len(server.requests) == 2 * (len(case.articles) + 1)
+    assert code == 0 and report is not None
+    [model] = report.runs
+    assert model.repeats == 2 and [c.repeat for c in model.cases] == [0, 1]
+    assert model.counts.gold_facts == 2 * case.case.fact_count()
+
+
+def test_the_old_tolerance_gate_is_an_option(case: LoadedCase, tmp_path: Path) -> None:
+    worse_system = load_prompts(WORSE).summarize.system.strip()
+    with ScriptedServer(default=labelled_model(case, worse_system=worse_system)) as server:
+        code, report = run_eval(server, tmp_path, "--compare", "v1", str(WORSE), "--gate-mode", "tolerance")
+    assert code == 1 and report is not None and report.comparison is not None
+    assert report.comparison.mode == "tolerance" and "fact_recall" in report.comparison.regressions
+
+
+def test_progress_names_the_case_and_article(
+    case: LoadedCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = str(bundled_cases_dir() / "hasakah.yaml")
+    with ScriptedServer(default=labelled_model(case)) as server:
+        argv = ["eval", seed, "--base-url", server.base_url, "--model", "m", "-o", str(tmp_path), "--no-cache"]
+        assert main([*argv, "--no-baseline"]) == 0
+    err = capsys.readouterr().err
+    for article in case.articles:
+        assert f"hasakah {article.id} " in err  # "v1@…: hasakah a2 <title>" while that article is asked
+    assert "hasakah cross-article brief" in err
+
+
+def test_repeating_a_cached_temperature_zero_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["eval", "-o", str(tmp_path), "--cache", str(tmp_path / "c.sqlite"), "--base-url", "http://127.0.0.1:9/v1"]
+    assert main([*argv, "--repeat", "2"]) != 0
+    assert "--temperature above 0" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "c.sqlite").exists() and not (tmp_path / "report.json").exists()

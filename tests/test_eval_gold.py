@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,35 @@ import yaml
 
 from summarizer.claims import unsupported
 from summarizer.evaluate import gold, scaffold
-from summarizer.evaluate.gold import CaseError, LoadedCase, bundled_cases_dir, load_case, load_cases, parse_case
+from summarizer.evaluate.gold import (
+    CaseError,
+    LoadedCase,
+    bundled_cases_dir,
+    default_corpus_dir,
+    load_case,
+    load_case_set,
+    load_cases,
+    parse_case,
+    parse_iso_range,
+)
 from summarizer.evaluate.matching import states_any
 from summarizer.load import read_path
 from summarizer.segment import Sentence
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CASE = bundled_cases_dir() / "hasakah.yaml"
+CASE_FILES = sorted(bundled_cases_dir().glob("*.yaml"))
+CORPUS = default_corpus_dir()
+COPIED_WORDS = 8
+"""A label statement sharing this many consecutive words with a corpus sentence is a verbatim copy."""
+
+
+@pytest.fixture(scope="module", params=CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def any_case(request: pytest.FixtureRequest) -> LoadedCase:
+    path: Path = request.param
+    if "corpus_path:" in path.read_text(encoding="utf-8") and CORPUS is None:
+        pytest.skip(f"{path.name} reads its articles from the corpus folder, which is not beside this checkout")
+    return load_case(path, CORPUS)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +63,10 @@ def _text(case: LoadedCase, aid: str, sids: list[str] | set[str] | frozenset[str
 
 
 def test_the_bundled_cases_load_and_every_seed_article_is_labelled(case: LoadedCase) -> None:
-    assert [c.id for c in load_cases()] == ["hasakah"]
+    found = load_case_set(corpus=CORPUS)
+    expected = {"hasakah"} | ({p.stem for p in CASE_FILES} if CORPUS else set())
+    assert {c.id for c in found.cases} == expected
+    assert len(found.cases) + len(found.skipped) == len(CASE_FILES) == 9
     assert [a.doc.origin for a in case.articles] == sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "examples/hasakah").glob("*.txt")
     )
@@ -61,8 +87,9 @@ def test_the_stored_texts_are_the_seed_files_as_loaded(case: LoadedCase) -> None
         assert item.sha256 == from_file.sha256
 
 
-def test_every_fact_statement_is_stated_by_each_of_its_supports(case: LoadedCase) -> None:
+def test_every_fact_statement_is_stated_by_each_of_its_supports(any_case: LoadedCase) -> None:
     """The labels pass the pipeline's own grounding rule, and each support states every value."""
+    case = any_case
     for aid, facts in case.case.facts.items():
         for fact in facts:
             for group in fact.support_groups():
@@ -74,8 +101,9 @@ def test_every_fact_statement_is_stated_by_each_of_its_supports(case: LoadedCase
                 assert not unsupported(fact.speaker, _text(case, aid, fact.support_ids())), fact.id
 
 
-def test_consensus_and_discrepancy_labels_are_stated_by_their_articles(case: LoadedCase) -> None:
-    claims = [*case.case.consensus, *(side for d in case.case.discrepancies for side in d.sides)]
+def test_consensus_discrepancy_and_timeline_labels_are_stated_by_their_articles(any_case: LoadedCase) -> None:
+    case = any_case
+    claims = [*case.case.consensus, *(side for d in case.case.discrepancies for side in d.sides), *case.case.timeline]
     for claim in claims:
         evidence = "\n".join(_text(case, aid, set(sids)) for aid, sids in claim.support.items())
         assert not unsupported(claim.statement, evidence), claim.statement
@@ -84,6 +112,39 @@ def test_consensus_and_discrepancy_labels_are_stated_by_their_articles(case: Loa
                 assert any(states_any(values, _text(case, aid, {sid})) for sid in sids), (claim.statement, aid, values)
     for d in case.case.discrepancies:
         assert all(side.values for side in d.sides), f"{d.id}: every side needs values to tell it apart"
+
+
+def test_every_case_is_labelled_as_closely_as_the_seeds(any_case: LoadedCase) -> None:
+    case = any_case.case
+    for article in any_case.articles:
+        assert 6 <= len(any_case.facts(article.id)) <= 12, (case.id, article.id)
+    assert len(case.consensus) >= 3, case.id
+    assert case.discrepancies, f"{case.id}: a cluster with no labelled discrepancy has not been read closely enough"
+    assert len(case.timeline) >= 2, case.id
+    for event in case.timeline:
+        first, last = parse_iso_range(event.date)
+        assert first.year >= 1990 and (last - first).days < 400, (case.id, event.id)
+    if any(a.corpus_path for a in case.articles):
+        assert "evaluation only" in case.notes.lower(), f"{case.id}: corpus cases say they are for evaluation only"
+
+
+def _runs(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[\w']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_corpus_labels_are_written_in_our_own_words(any_case: LoadedCase) -> None:
+    """Third-party text stays out of the repository: no label copies a run of its words."""
+    if not any(a.corpus_path for a in any_case.case.articles):
+        return
+    source = set().union(*(_runs(s.text, COPIED_WORDS) for a in any_case.articles for s in a.citable))
+    case = any_case.case
+    statements = [f.statement for facts in case.facts.values() for f in facts]
+    statements += [c.statement for c in case.consensus] + [e.statement for e in case.timeline]
+    statements += [side.statement for d in case.discrepancies for side in d.sides]
+    statements += [d.topic for d in case.discrepancies]
+    copied = [s for s in statements if _runs(s, COPIED_WORDS) & source]
+    assert not copied, f"{case.id}: statements copy {COPIED_WORDS}+ words of the articles: {copied[:3]}"
 
 
 def test_a_segmenter_change_that_shifts_sentences_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,3 +221,28 @@ def test_a_case_may_reference_its_articles_by_path_only(tmp_path: Path, data: di
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     loaded = load_case(path)  # "examples/hasakah/…" is found from the case's folder upwards
     assert [a.text for a in loaded.articles] == [a.text for a in load_case(SEED_CASE).articles]
+
+
+def test_corpus_cases_without_their_corpus_are_skipped_by_name(tmp_path: Path) -> None:
+    found = load_case_set(corpus=tmp_path)
+    assert [c.id for c in found.cases] == ["hasakah"]
+    assert len(found.skipped) == len(CASE_FILES) - 1
+    assert all("is not in the corpus folder" in line for line in found.skipped)
+    with pytest.raises(CaseError, match="is not in the corpus folder"):
+        load_cases(corpus=tmp_path)
+
+
+def test_a_corpus_text_that_changed_is_refused(tmp_path: Path) -> None:
+    if CORPUS is None:
+        pytest.skip("no corpus folder beside this checkout")
+    case_file = bundled_cases_dir() / "cantor-primary.yaml"
+    data = yaml.safe_load(case_file.read_text(encoding="utf-8"))
+    path = data["articles"][0]["corpus_path"]
+    copy = tmp_path / path
+    copy.parent.mkdir(parents=True)
+    copy.write_text((CORPUS / path).read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    with pytest.raises(CaseError, match="not the text the labels were made for"):
+        parse_case(data, "cantor.yaml", bundled_cases_dir(), tmp_path)
+    data["articles"][0]["sha256"] = read_path(copy)[0].sha256
+    with pytest.raises(CaseError, match="segmenter no longer gives the sentences"):
+        parse_case(data, "cantor.yaml", bundled_cases_dir(), tmp_path)

@@ -21,7 +21,14 @@ def _one_article_case() -> Any:
     path = bundled_cases_dir() / "hasakah.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     article = {**data["articles"][1], "id": "a1"}
-    small = {**data, "id": "one", "facts": {"a1": data["facts"]["a2"]}, "consensus": [], "discrepancies": []}
+    small = {
+        **data,
+        "id": "one",
+        "facts": {"a1": data["facts"]["a2"]},
+        "consensus": [],
+        "discrepancies": [],
+        "timeline": [],
+    }
     small["articles"] = [article]
     return parse_case(small, "one-article", path.parent)
 

@@ -1,17 +1,21 @@
 """The eval case format: articles plus hand-labelled answers, and the loader that ties labels to sentences.
 
 A case is one YAML (or JSON) file; ``evals/README.md`` documents it for people who add cases.
-Labels refer to sentences by the IDs the segmenter gives the stored article text ("s1" …), and
-each article carries the table of those sentences as they were when the labels were made. On
-load the text is segmented again and must give exactly that table, so a segmenter change can
-never silently move a label onto a different sentence.
+Labels refer to sentences by the IDs the segmenter gives the article text ("s1" …), and each
+article carries either the table of those sentences or, for third-party text that may not be
+copied into the repository (format 2, ``corpus_path``), a digest of each. On load the text is
+segmented again and must give exactly that table, so a segmenter change can never silently move
+a label onto a different sentence.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +28,13 @@ from summarizer.load import Document, read_path
 from summarizer.schemas.llm import FactKind
 from summarizer.segment import Article, segment
 
-FORMAT = "summarizer-eval-case/1"
+FORMAT_V1 = "summarizer-eval-case/1"
+"""Articles with inline text and sentence tables; facts, consensus and discrepancies."""
+FORMAT = "summarizer-eval-case/2"
+"""Adds ``timeline`` labels, and articles read from a corpus folder by path, sha256 and sentence digests."""
+CORPUS_ENV = "SUMMARIZER_CORPUS"
+"""Environment variable naming the corpus folder when ``--corpus`` is not given."""
+DIGEST_CHARS = 16
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
@@ -121,6 +131,46 @@ class GoldDiscrepancy(_Model):
     note: str | None = None
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_range(value: str) -> tuple[dt.date, dt.date]:
+    """``2022-01-20`` or ``2022-01-22/2022-01-30`` as (first, last) day; ValueError otherwise."""
+    parts = value.split("/")
+    if len(parts) not in (1, 2) or not all(_ISO_DATE.match(p) for p in parts):
+        raise ValueError(f"dates are ISO days or ranges (2022-01-20, 2022-01-22/2022-01-30); got {value!r}")
+    first, last = dt.date.fromisoformat(parts[0]), dt.date.fromisoformat(parts[-1])
+    if last < first:
+        raise ValueError(f"the range {value!r} ends before it starts")
+    return first, last
+
+
+class GoldTimelineEvent(GoldClaim):
+    """A dated event: what happened, when (resolved to the calendar), and the sentences that date it."""
+
+    id: str = Field(pattern=_ID)
+    date: str
+    """ISO day (``2022-01-20``) or range (``2022-01-22/2022-01-30``), resolved as a reader would."""
+    relative: bool = False
+    """True when the sources date it only relatively ("on Thursday", "a day earlier") and the label resolved it
+    against the article's publication date."""
+    note: str | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):  # YAML reads an unquoted 2022-01-20 as a date
+            value = value.isoformat()
+        if isinstance(value, str):
+            parse_iso_range(value)
+        return value
+
+
+def sentence_digest(text: str) -> str:
+    """What a format-2 case stores for a sentence it may not quote: the start of its sha256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
 class CaseArticle(_Model):
     id: str
     """``a1``, ``a2``, … in order: the IDs a run gives the articles."""
@@ -134,8 +184,26 @@ class CaseArticle(_Model):
     url: str | None = None
     text: str | None = None
     """The article body exactly as ``summarizer.load`` parses it. Without it, ``path`` is read."""
-    sentences: dict[str, str] = Field(min_length=1)
+    corpus_path: str | None = None
+    """Format 2: the article's path inside the corpus folder (``--corpus``); its text is never stored."""
+    sentences: dict[str, str] | None = None
     """Every citable sentence ID and its text, as the segmenter gave them when the labels were made."""
+    sentence_digests: dict[str, str] | None = None
+    """Format 2, instead of ``sentences``: each citable sentence ID and ``sentence_digest`` of its text."""
+
+    @model_validator(mode="after")
+    def _one_table(self) -> CaseArticle:
+        if (self.sentences is None) == (self.sentence_digests is None):
+            raise ValueError("an article needs exactly one of sentences and sentence_digests")
+        if self.corpus_path is not None:
+            if self.text is not None or self.sentences is not None:
+                raise ValueError("a corpus article stores no text: give sentence_digests, not text or sentences")
+            if not self.sha256:
+                raise ValueError("a corpus article needs the sha256 of the text its labels were made for")
+        return self
+
+    def sentence_ids(self) -> set[str]:
+        return set(self.sentences or self.sentence_digests or {})
 
     @field_validator("id")
     @classmethod
@@ -144,9 +212,13 @@ class CaseArticle(_Model):
             raise ValueError(f"article IDs are a1, a2, …; got {value!r}")
         return value
 
-    @field_validator("sentences")
+    @field_validator("sentences", "sentence_digests")
     @classmethod
-    def _sentence_ids(cls, value: dict[str, str]) -> dict[str, str]:
+    def _sentence_ids(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("the sentence table is empty")
         bad = [k for k in value if not _SENTENCE_ID.match(k)]
         if bad:
             raise ValueError(f"sentence IDs are s1, s2, …; got {', '.join(map(repr, bad))}")
@@ -154,7 +226,7 @@ class CaseArticle(_Model):
 
 
 class Case(_Model):
-    format: Literal["summarizer-eval-case/1"]
+    format: Literal["summarizer-eval-case/1", "summarizer-eval-case/2"]
     id: str = Field(pattern=_ID)
     title: str
     notes: str = ""
@@ -163,6 +235,8 @@ class Case(_Model):
     """Article ID → the key facts of that article."""
     consensus: list[GoldConsensus] = Field(default_factory=list)
     discrepancies: list[GoldDiscrepancy] = Field(default_factory=list)
+    timeline: list[GoldTimelineEvent] = Field(default_factory=list)
+    """Format 2: the dated events of the story, each resolved to an ISO day or range."""
     articles: list[CaseArticle] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -171,7 +245,12 @@ class Case(_Model):
         got = [a.id for a in self.articles]
         if got != expected:
             raise ValueError(f"articles must be {', '.join(expected)} in that order; got {', '.join(got)}")
-        tables = {a.id: a.sentences for a in self.articles}
+        if self.format == FORMAT_V1:
+            if self.timeline:
+                raise ValueError("timeline labels need format summarizer-eval-case/2")
+            if any(a.corpus_path or a.sentence_digests for a in self.articles):
+                raise ValueError("corpus articles (corpus_path, sentence_digests) need format summarizer-eval-case/2")
+        tables = {a.id: a.sentence_ids() for a in self.articles}
         problems: list[str] = []
         ids: set[str] = set()
 
@@ -199,6 +278,10 @@ class Case(_Model):
             for j, side in enumerate(d.sides):
                 for aid, sids in side.support.items():
                     known(f"discrepancies.{d.id}.sides[{j}]", aid, sids)
+        for event in self.timeline:
+            unique("timeline", event.id)
+            for aid, sids in event.support.items():
+                known(f"timeline.{event.id}", aid, sids)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -241,7 +324,33 @@ def _find_relative(path: str, start: Path) -> Path | None:
     return None
 
 
-def _document(article: CaseArticle, case_dir: Path | None, origin: str) -> Document:
+class CaseSkipped(CaseError):
+    """A format-2 case whose corpus text is not here: reported as skipped, not as a broken case."""
+
+
+def _corpus_document(article: CaseArticle, corpus: Path | None, origin: str) -> Document:
+    where = f"{origin}: {article.id}"
+    assert article.corpus_path is not None
+    if corpus is None:
+        raise CaseSkipped(f"{where}: needs the corpus folder holding {article.corpus_path} (--corpus DIR)")
+    found = corpus / article.corpus_path
+    if not found.is_file():
+        raise CaseSkipped(f"{where}: {article.corpus_path} is not in the corpus folder {corpus}")
+    docs = read_path(found)
+    if len(docs) != 1:
+        raise CaseError(f"{where}: {found} holds {len(docs)} articles; a case article must be one")
+    doc = docs[0]
+    if article.sha256 != doc.sha256:
+        raise CaseError(
+            f"{where}: {found} is not the text the labels were made for (sha256 {doc.sha256[:12]}…, "
+            f"labelled {str(article.sha256)[:12]}…)"
+        )
+    return doc
+
+
+def _document(article: CaseArticle, case_dir: Path | None, origin: str, corpus: Path | None) -> Document:
+    if article.corpus_path is not None:
+        return _corpus_document(article, corpus, origin)
     where = f"{origin}: {article.id}"
     found = _find_relative(article.path, case_dir) if article.path and case_dir is not None else None
     from_file: Document | None = None
@@ -273,21 +382,29 @@ def _document(article: CaseArticle, case_dir: Path | None, origin: str) -> Docum
     return doc
 
 
-def _check_sentences(article: Article, table: dict[str, str], origin: str) -> None:
-    now = {s.id: s.text for s in article.citable}
+def _check_sentences(article: Article, item: CaseArticle, origin: str) -> None:
+    if item.sentences is not None:
+        now, table = {s.id: s.text for s in article.citable}, item.sentences
+        shown = {**now}
+    else:
+        assert item.sentence_digests is not None
+        now = {s.id: sentence_digest(s.text) for s in article.citable}
+        table = item.sentence_digests
+        shown = {s.id: s.text for s in article.citable}
     if now == table:
         return
     lines = []
     for sid in sorted(set(now) | set(table), key=lambda s: int(s[1:])):
         if now.get(sid) != table.get(sid):
-            lines.append(f"  {sid}: labelled {table.get(sid, '(none)')[:70]!r}, now {now.get(sid, '(none)')[:70]!r}")
+            was = table.get(sid, "(none)") if item.sentences is not None else f"digest {table.get(sid, '(none)')}"
+            lines.append(f"  {sid}: labelled {was[:70]!r}, now {shown.get(sid, '(none)')[:70]!r}")
     raise CaseError(
         f"{origin}: {article.id}: the segmenter no longer gives the sentences the labels were made against; "
         "re-check the labels against the new sentence IDs and update the table:\n" + "\n".join(lines[:6])
     )
 
 
-def parse_case(data: Any, origin: str, case_dir: Path | None = None) -> LoadedCase:
+def parse_case(data: Any, origin: str, case_dir: Path | None = None, corpus: Path | None = None) -> LoadedCase:
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
@@ -298,14 +415,14 @@ def parse_case(data: Any, origin: str, case_dir: Path | None = None) -> LoadedCa
         raise CaseError(f"{origin}: {where}: {message}{more}") from None
     articles = []
     for item in case.articles:
-        doc = _document(item, case_dir, origin)
+        doc = _document(item, case_dir, origin, corpus)
         article = Article(id=item.id, doc=doc, sentences=tuple(segment(doc.text)))
-        _check_sentences(article, item.sentences, origin)
+        _check_sentences(article, item, origin)
         articles.append(article)
     return LoadedCase(case=case, origin=origin, articles=tuple(articles))
 
 
-def load_case(path: str | Path) -> LoadedCase:
+def load_case(path: str | Path, corpus: Path | None = None) -> LoadedCase:
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -317,7 +434,7 @@ def load_case(path: str | Path) -> LoadedCase:
         data = yaml.safe_load(raw)  # JSON is YAML too
     except yaml.YAMLError as exc:
         raise CaseError(f"{path}: invalid YAML: {exc}") from None
-    return parse_case(data, str(path), path.resolve().parent)
+    return parse_case(data, str(path), path.resolve().parent, corpus)
 
 
 def bundled_cases_dir() -> Path:
@@ -348,11 +465,47 @@ def case_files(specs: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def load_cases(specs: Sequence[str | Path] = ()) -> list[LoadedCase]:
-    cases = [load_case(p) for p in case_files(specs)]
+def default_corpus_dir() -> Path | None:
+    """``$SUMMARIZER_CORPUS``, else the ``shared/corpus`` folder beside a checkout of this repository, if any.
+
+    Only the evals read a corpus, and only to score; the product never does.
+    """
+    if env := os.environ.get(CORPUS_ENV):
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2]
+    beside = checkout.parent / "shared" / "corpus"
+    return beside if (checkout / "pyproject.toml").is_file() and beside.is_dir() else None
+
+
+@dataclass
+class CaseSet:
+    cases: list[LoadedCase] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """One line per case left out because its corpus text is absent, saying which file and where."""
+
+
+def load_case_set(specs: Sequence[str | Path] = (), corpus: Path | None = None) -> CaseSet:
+    """Every case named by ``specs``; format-2 cases whose corpus text is absent are listed as skipped."""
+    found = CaseSet()
+    for path in case_files(specs):
+        try:
+            found.cases.append(load_case(path, corpus))
+        except CaseSkipped as exc:
+            found.skipped.append(str(exc))
+    _unique_ids(found.cases)
+    return found
+
+
+def load_cases(specs: Sequence[str | Path] = (), corpus: Path | None = None) -> list[LoadedCase]:
+    """Every case named by ``specs``; a case whose corpus text is absent is an error here."""
+    cases = [load_case(p, corpus) for p in case_files(specs)]
+    _unique_ids(cases)
+    return cases
+
+
+def _unique_ids(cases: Sequence[LoadedCase]) -> None:
     seen: set[str] = set()
     for case in cases:
         if case.id in seen:
             raise CaseError(f"{case.origin}: case id {case.id!r} is used by another case file too")
         seen.add(case.id)
-    return cases

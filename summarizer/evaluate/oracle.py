@@ -1,6 +1,7 @@
 """The labels as predictions: a Brief that must score 1.0, and model answers that reproduce the labels.
 
-Used to check the scorer (a perfect prediction scores 1.0 on every quality metric, and each
+Used to check the scorer (a perfect prediction, discrepancy kinds and timeline ISO dates included, scores
+1.0 on every quality metric, and each
 perturbation of it lowers exactly the metric it should) and to script a model in tests.
 """
 
@@ -22,6 +23,7 @@ from summarizer.schemas import (
     Fact,
     RunInfo,
     SideOut,
+    TimelineEntry,
 )
 
 
@@ -40,6 +42,11 @@ def fact_citations(case: LoadedCase, aid: str, fact: GoldFact) -> list[Citation]
 
 def claim_citations(case: LoadedCase, claim: GoldClaim) -> list[Citation]:
     return [_citation(case, aid, sid) for aid, sids in claim.support.items() for sid in sids]
+
+
+def _words(values: list[str | list[str]]) -> str:
+    """A label's values in words, first variant of each: "January 22, 30"."""
+    return ", ".join(v if isinstance(v, str) else v[0] for v in values)
 
 
 def oracle_brief(case: LoadedCase) -> Brief:
@@ -61,14 +68,30 @@ def oracle_brief(case: LoadedCase) -> Brief:
     discrepancies = [
         DiscrepancyOut(
             topic=d.topic,
+            kind=d.kind,
             sides=[
-                SideOut(text=s.statement, citations=claim_citations(case, s), article_ids=sorted(s.support))
+                SideOut(
+                    text=s.statement,
+                    value=_words(s.values) or None,
+                    citations=claim_citations(case, s),
+                    article_ids=sorted(s.support),
+                )
                 for s in d.sides
             ],
         )
         for d in case.case.discrepancies
     ]
-    parts = BriefParts(consensus=consensus, discrepancies=discrepancies)
+    timeline = [
+        TimelineEntry(
+            text=e.statement,
+            date=_words(e.values) or e.statement,  # the source's words: the ISO date is not in the sentence
+            iso=e.date,
+            resolution="relative" if e.relative else "explicit",
+            citations=claim_citations(case, e),
+        )
+        for e in case.case.timeline
+    ]
+    parts = BriefParts(consensus=consensus, discrepancies=discrepancies, timeline=timeline)
     run = RunInfo(provider="gold", model="labels", prompt_version="none", engine="extractive")
     return assemble(case.articles, summaries, parts, run)
 

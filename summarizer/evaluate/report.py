@@ -1,7 +1,11 @@
-"""Eval reports: JSON (the pydantic model, for machines), Markdown, and self-contained HTML with a chart.
+"""Eval reports: JSON (the pydantic model, for machines), Markdown, and self-contained HTML with charts.
 
-Every report holds every run side by side, the extractive baseline included, so each figure is
-read against the floor. The HTML has no external assets: inline CSS and an inline SVG chart.
+All three carry the same numbers: every run side by side (the extractive baseline included, so
+each figure reads against the floor), micro and macro averages with 95 % intervals over cases,
+per-kind discrepancy recall, a per-case table, and the false alarms by name. The HTML adds the
+drill-down per case (every labelled item hit or missed with the prediction that matched it, the
+timeline beside its labels) and inline SVG charts; it is rendered from Jinja2 templates with
+autoescaping, because article text is hostile input. Markdown goes through one escaper, ``md``.
 """
 
 from __future__ import annotations
@@ -10,19 +14,45 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
 
 from summarizer import __version__
-from summarizer.evaluate.compare import Comparison
+from summarizer.evaluate.compare import Comparison, gate_cell, interval_cell
 from summarizer.evaluate.gold import LoadedCase
-from summarizer.evaluate.metrics import BY_NAME, METRICS, show
+from summarizer.evaluate.intervals import DEFAULT_RESAMPLES, LEVEL, CaseGroup, Interval, item_interval
+from summarizer.evaluate.metrics import BY_NAME, DISCREPANCY_KINDS, KIND_BUCKET, METRICS, compute, show
 from summarizer.evaluate.run import RunOutcome, RunResult
+from summarizer.evaluate.score import CaseScore
 
-FORMAT: Final = "summarizer-eval-report/1"
+FORMAT: Final = "summarizer-eval-report/2"
 PALETTE = ("#8c8c8c", "#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a")
+KIND_METRICS = (
+    *(f"discrepancy_recall_{k}" for k in DISCREPANCY_KINDS),
+    "discrepancy_recall",
+    "discrepancy_precision",
+    "timeline_recall",
+    "timeline_precision",
+    "timeline_date_accuracy",
+    "consensus_recall",
+    "consensus_precision",
+)
+"""The metrics of the per-kind chart: what kind of cross-source finding a run gets right."""
+CASE_METRICS = (
+    "fact_recall",
+    "fact_precision",
+    "citation_recall",
+    "consensus_recall",
+    "consensus_precision",
+    "discrepancy_recall",
+    "discrepancy_precision",
+    "timeline_recall",
+    "timeline_date_accuracy",
+)
 
 
 class CaseInfo(BaseModel):
@@ -35,34 +65,61 @@ class CaseInfo(BaseModel):
     gold_facts: int
     gold_consensus: int
     gold_discrepancies: int
+    gold_timeline: int = 0
+    discrepancy_kinds: dict[str, int] = Field(default_factory=dict)
+    """Gold discrepancies per reported kind (name counted as spelling)."""
+    facts: dict[str, str] = Field(default_factory=dict)
+    """Gold fact ID → its statement, for the drill-down."""
 
 
 class EvalReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["summarizer-eval-report/1"] = FORMAT
+    format: Literal["summarizer-eval-report/2"] = FORMAT
     created: str
     summarizer_version: str = __version__
+    corpus: str | None = None
+    skipped: list[str] = Field(default_factory=list)
+    """Cases left out because their corpus text is absent, one line each."""
+    resamples: int = DEFAULT_RESAMPLES
+    level: float = LEVEL
     cases: list[CaseInfo]
     runs: list[RunResult]
     comparison: Comparison | None = None
 
 
-def build(cases: Sequence[LoadedCase], runs: Sequence[RunResult], comparison: Comparison | None = None) -> EvalReport:
-    infos = [
-        CaseInfo(
-            id=c.id,
-            title=c.case.title,
-            origin=c.origin,
-            articles=len(c.articles),
-            gold_facts=c.case.fact_count(),
-            gold_consensus=len(c.case.consensus),
-            gold_discrepancies=len(c.case.discrepancies),
+def build(
+    cases: Sequence[LoadedCase],
+    runs: Sequence[RunResult],
+    comparison: Comparison | None = None,
+    *,
+    skipped: Sequence[str] = (),
+    corpus: str | None = None,
+) -> EvalReport:
+    infos = []
+    for c in cases:
+        kinds = dict.fromkeys(DISCREPANCY_KINDS, 0)
+        for d in c.case.discrepancies:
+            if (bucket := KIND_BUCKET.get(d.kind)) is not None:
+                kinds[bucket] += 1
+        infos.append(
+            CaseInfo(
+                id=c.id,
+                title=c.case.title,
+                origin=c.origin,
+                articles=len(c.articles),
+                gold_facts=c.case.fact_count(),
+                gold_consensus=len(c.case.consensus),
+                gold_discrepancies=len(c.case.discrepancies),
+                gold_timeline=len(c.case.timeline),
+                discrepancy_kinds=kinds,
+                facts={f.id: f.statement for facts in c.case.facts.values() for f in facts},
+            )
         )
-        for c in cases
-    ]
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    return EvalReport(created=created, cases=infos, runs=list(runs), comparison=comparison)
+    return EvalReport(
+        created=created, cases=infos, runs=list(runs), comparison=comparison, skipped=list(skipped), corpus=corpus
+    )
 
 
 def _slug(text: str) -> str:
@@ -85,239 +142,344 @@ def write(report: EvalReport, outcomes: Sequence[RunOutcome], out_dir: str | Pat
     return paths
 
 
-# -- shared pieces -----------------------------------------------------------------------------------
-def _run_name(run: RunResult) -> str:
-    return run.label if run.engine == "llm" else f"{run.label} (extractive)"
+# -- the numbers every format shows ---------------------------------------------------------------------
+def run_name(run: RunResult) -> str:
+    name = run.label if run.engine == "llm" else f"{run.label} (extractive)"
+    return name + (f" ×{run.repeats}" if run.repeats > 1 else "")
 
 
-def _headers(report: EvalReport) -> list[str]:
-    headers = ["metric", *(_run_name(r) for r in report.runs)]
-    if report.comparison:
-        headers += ["Δ B−A", "gate"]
-    return headers
+def interval_text(interval: Interval | None) -> str:
+    return "—" if interval is None else f"[{interval.low:.3f}, {interval.high:.3f}]"
 
 
-def _metric_rows(report: EvalReport) -> list[list[str]]:
+def _micro_cell(run: RunResult, name: str) -> str:
+    summary = run.summary.get(name)
+    text = show(name, run.metrics.get(name))
+    if summary is not None and summary.interval is not None:
+        text += " " + interval_text(summary.interval)
+    return text
+
+
+def _macro_cell(run: RunResult, name: str) -> str:
+    summary = run.summary.get(name)
+    return show(name, summary.macro) if summary is not None else "n/a"
+
+
+def _interval_note(report: EvalReport) -> str:
+    few = len(report.cases) < 2
+    note = (
+        f"Intervals: {report.level:.0%} bootstrap over cases ({report.resamples:,} resamples of the cases, "
+        "recomputing the summed-count metric; a case's items are correlated, so the case is the unit). "
+        "Per-case intervals are Wilson intervals over that case's items."
+    )
+    if few:
+        note += " With one case an interval over cases is not meaningful, so none is shown."
+    return note
+
+
+def _summary_rows(report: EvalReport, run: RunResult) -> list[list[str]]:
     rows = []
-    by_metric = {r.metric: r for r in report.comparison.rows} if report.comparison else {}
     for m in METRICS:
-        cells = [m.label, *(show(m.name, run.metrics.get(m.name)) for run in report.runs)]
-        if report.comparison:
-            row = by_metric[m.name]
-            delta = "n/a" if row.delta is None else (f"{row.delta:+.3f}" if m.rate else f"{row.delta:+,.1f}")
-            verdict = "—" if row.tolerance is None else ("FAIL" if row.regressed else "ok")
-            cells += [delta, verdict]
-        rows.append(cells)
+        summary = run.summary.get(m.name)
+        rows.append(
+            [
+                m.label,
+                show(m.name, run.metrics.get(m.name)),
+                interval_text(summary.interval if summary else None),
+                _macro_cell(run, m.name),
+                str(summary.cases) if summary else "0",
+            ]
+        )
     return rows
 
 
-_ARTICLE_METRICS = ("fact_recall", "fact_precision", "citation_recall", "citation_precision", "number_grounding")
-_CASE_METRICS = ("fact_recall", "fact_precision", "citation_recall", "consensus_recall", "discrepancy_recall")
-
-
-def _case_rows(report: EvalReport, case_id: str) -> list[list[str]]:
+def _comparison_rows(comparison: Comparison) -> list[list[str]]:
     rows = []
-    for name in _CASE_METRICS:
-        cells = [BY_NAME[name].label]
+    for row in comparison.rows:
+        m = BY_NAME[row.metric]
+        delta = "n/a" if row.delta is None else (f"{row.delta:+.3f}" if m.rate else f"{row.delta:+,.1f}")
+        rows.append(
+            [
+                m.label,
+                show(m.name, row.a),
+                show(m.name, row.b),
+                delta,
+                interval_cell(row),
+                "—" if row.tolerance is None else f"{row.tolerance:g}",
+                gate_cell(row),
+            ]
+        )
+    return rows
+
+
+def _kind_rows(report: EvalReport) -> list[list[str]]:
+    rows = []
+    for kind in DISCREPANCY_KINDS:
+        name = f"discrepancy_recall_{kind}"
+        gold = sum(c.discrepancy_kinds.get(kind, 0) for c in report.cases)
+        rows.append([f"{kind} (recall)", str(gold), *(_micro_cell(r, name) for r in report.runs)])
+    gold = sum(c.gold_discrepancies for c in report.cases)
+    rows.append(["all (recall)", str(gold), *(_micro_cell(r, "discrepancy_recall") for r in report.runs)])
+    predicted = ["precision", "—", *(_micro_cell(r, "discrepancy_precision") for r in report.runs)]
+    rows.append(predicted)
+    return rows
+
+
+def _groups(run: RunResult) -> dict[str, CaseGroup]:
+    return {g.case_id: g for g in run.case_groups()}
+
+
+def _case_rows(report: EvalReport) -> list[list[str]]:
+    rows = []
+    for case in report.cases:
         for run in report.runs:
-            score = next((c for c in run.cases if c.case_id == case_id), None)
-            cells.append(show(name, score.metrics.get(name)) if score else "n/a")
-        rows.append(cells)
+            group = _groups(run).get(case.id)
+            values = compute(group.counts) if group else {}
+            rows.append([case.id, run_name(run), *(show(n, values.get(n)) for n in CASE_METRICS)])
     return rows
 
 
-def _article_rows(report: EvalReport, case_id: str) -> list[list[str]]:
-    rows = []
-    case = next(c for c in report.cases if c.id == case_id)
-    for i in range(1, case.articles + 1):
-        aid = f"a{i}"
-        for name in _ARTICLE_METRICS:
-            cells = [aid, BY_NAME[name].label]
-            for run in report.runs:
-                score = next((c for c in run.cases if c.case_id == case_id), None)
-                article = next((a for a in score.articles if a.article_id == aid), None) if score else None
-                cells.append(show(name, article.metrics.get(name)) if article else "n/a")
-            rows.append(cells)
-    return rows
+def _first(run: RunResult, case_id: str) -> CaseScore | None:
+    return next((c for c in run.cases if c.case_id == case_id), None)
 
 
-def _details(run: RunResult, case_id: str) -> list[str]:
-    """Plain-text lines: what this run missed and what it predicted that matched nothing."""
-    score = next((c for c in run.cases if c.case_id == case_id), None)
+def _gate_line(report: EvalReport) -> str | None:
+    return None if report.comparison is None else report.comparison.verdict_line()
+
+
+# -- Markdown ----------------------------------------------------------------------------------------
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]|~!#])")
+_MD_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)](?:\s|$)))")
+
+
+def md(text: object) -> str:
+    """Text as inert Markdown: one line, HTML as entities, link, emphasis, code and table syntax escaped."""
+    flat = " ".join(str(text).split())
+    flat = html.escape(flat, quote=False)  # raw HTML and autolinks (<javascript:…>) become text
+    flat = _MD_INLINE.sub(r"\\\1", flat)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), flat)
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(map(md, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(map(md, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _md_list(items: Sequence[str]) -> str:
+    return "\n".join(f"- {md(x)}" for x in items) if items else "- none"
+
+
+def _false_alarm_lines(score: CaseScore) -> list[str]:
+    lines = []
+    for fa in score.false_alarms:
+        sides = "; ".join(f"{s.value or s.text} ({', '.join(s.cited) or 'no citation'})" for s in fa.sides)
+        lines.append(f"[{fa.kind}] {fa.topic}: {sides}")
+    return lines
+
+
+def _miss_lines(report: EvalReport, run: RunResult, case_id: str) -> list[str]:
+    score = _first(run, case_id)
     if score is None:
         return []
     lines = []
     for a in score.articles:
         if a.missed:
             lines.append(f"{a.article_id} missed facts: {', '.join(a.missed)}")
-        for u in a.unmatched:
-            lines.append(
-                f"{a.article_id} unmatched {u.predicted} ({'grounded' if u.grounded else 'ungrounded'}): {u.text}"
-            )
-    recalled = [o.gold for o in score.consensus if o.recalled_by]
-    missed = [o.gold for o in score.consensus if not o.recalled_by]
-    lines.append(f"consensus recalled: {', '.join(recalled) or 'none'}; missed: {', '.join(missed) or 'none'}")
-    recalled = [o.gold for o in score.discrepancies if o.recalled_by]
-    missed = [o.gold for o in score.discrepancies if not o.recalled_by]
-    lines.append(f"discrepancies recalled: {', '.join(recalled) or 'none'}; missed: {', '.join(missed) or 'none'}")
+    for name, outcomes in (("consensus", score.consensus), ("discrepancies", score.discrepancies)):
+        recalled = [o.gold for o in outcomes if o.recalled_by]
+        missed = [o.gold for o in outcomes if not o.recalled_by]
+        lines.append(f"{name} recalled: {', '.join(recalled) or 'none'}; missed: {', '.join(missed) or 'none'}")
+    matched = [t for t in score.timeline if t.predicted is not None]
+    missed = [t.gold for t in score.timeline if t.predicted is None]
+    wrong = [f"{t.gold} ({t.predicted_iso or 'no ISO date'} for {t.date})" for t in matched if not t.date_correct]
+    lines.append(
+        f"timeline matched: {', '.join(t.gold for t in matched) or 'none'}; missed: {', '.join(missed) or 'none'}; "
+        f"wrong dates: {', '.join(wrong) or 'none'}"
+    )
     return lines
 
 
-def _gate_line(report: EvalReport) -> str | None:
-    c = report.comparison
-    if c is None:
-        return None
-    return f"gate passed: {c.b} is not worse than {c.a} on any gated metric" if c.passed else c.failure_line()
-
-
-# -- Markdown ----------------------------------------------------------------------------------------
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(map(cell, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def markdown(report: EvalReport) -> str:
-    parts = [f"# Eval report\n\nCreated {report.created} by summarizer {report.summarizer_version}."]
+    names = [run_name(r) for r in report.runs]
+    parts = [f"# Eval report\n\nCreated {md(report.created)} by summarizer {md(report.summarizer_version)}."]
+    if report.skipped:
+        parts.append("**Skipped (article text absent):**\n\n" + _md_list(report.skipped))
     parts.append("## Cases\n\n" + _md_table(
-        ["case", "title", "articles", "gold facts", "consensus", "discrepancies"],
-        [[c.id, c.title, str(c.articles), str(c.gold_facts), str(c.gold_consensus), str(c.gold_discrepancies)]
-         for c in report.cases],
+        ["case", "title", "articles", "gold facts", "consensus", "discrepancies", "timeline events"],
+        [[c.id, c.title, str(c.articles), str(c.gold_facts), str(c.gold_consensus), str(c.gold_discrepancies),
+          str(c.gold_timeline)] for c in report.cases],
     ))  # fmt: skip
     parts.append("## Runs\n\n" + _md_table(
-        ["run", "engine", "provider", "model", "prompts", "cached articles", "wall seconds"],
-        [[r.label, r.engine, r.provider, r.model, r.prompts or "—", str(r.cached_articles), f"{r.wall_seconds:.1f}"]
-         for r in report.runs],
+        ["run", "engine", "provider", "model", "prompts", "runs", "cached articles", "wall seconds"],
+        [[run_name(r), r.engine, r.provider, r.model, r.prompts or "—", str(r.repeats), str(r.cached_articles),
+          f"{r.wall_seconds:.1f}"] for r in report.runs],
     ))  # fmt: skip
-    parts.append("## Metrics (all cases)\n\n" + _md_table(_headers(report), _metric_rows(report)))
-    if line := _gate_line(report):
-        parts.append(f"**{line}**")
-    parts.append("Definitions: " + "; ".join(f"*{m.label}*: {m.description}" for m in METRICS) + ".")
+    parts.append("## Metrics (all cases)\n\n" + _md_table(["metric", *names], [
+        [m.label, *(_micro_cell(r, m.name) for r in report.runs)] for m in METRICS
+    ]))  # fmt: skip
+    parts.append(md(_interval_note(report)))
+    for run in report.runs:
+        parts.append(
+            f"### Summary: {md(run_name(run))}\n\n"
+            + _md_table(["metric", "micro", "95 % CI (cases)", "macro", "cases"], _summary_rows(report, run))
+        )
+    if report.comparison is not None:
+        c = report.comparison
+        parts.append(
+            f"## Gate: {md(c.b)} against {md(c.a)} ({md(c.mode)}, {c.cases} case(s))\n\n"
+            + _md_table(["metric", "A", "B", "Δ B−A", "95 % CI", "tolerance", "verdict"], _comparison_rows(c))
+        )
+        if c.note:
+            parts.append(md(c.note))
+        if line := _gate_line(report):
+            parts.append(f"**{md(line)}**")
+    parts.append("## Discrepancies by kind\n\n" + _md_table(["kind", "gold items", *names], _kind_rows(report)))
+    parts.append(
+        "## Per case\n\n" + _md_table(["case", "run", *(BY_NAME[n].label for n in CASE_METRICS)], _case_rows(report))
+    )
+    alarms = []
+    for run in report.runs:
+        for case in report.cases:
+            score = _first(run, case.id)
+            for line in _false_alarm_lines(score) if score else []:
+                alarms.append(f"{run_name(run)}, {case.id}: {line}")
+    parts.append("## False alarms\n\nPredicted discrepancies that match no labelled one.\n\n" + _md_list(alarms))
+    parts.append("Definitions: " + "; ".join(f"*{md(m.label)}*: {md(m.description)}" for m in METRICS) + ".")
     for case in report.cases:
-        names = [_run_name(r) for r in report.runs]
-        parts.append(f"## Case {case.id}\n\n" + _md_table(["metric", *names], _case_rows(report, case.id)))
-        parts.append("### Per article\n\n" + _md_table(["article", "metric", *names], _article_rows(report, case.id)))
+        parts.append(f"## Case {md(case.id)}: {md(case.title)}")
         for run in report.runs:
-            parts.append(f"### {_run_name(run)}: misses\n\n" + "\n".join(f"- {x}" for x in _details(run, case.id)))
+            parts.append(f"### {md(run_name(run))}: misses\n\n" + _md_list(_miss_lines(report, run, case.id)))
     return "\n\n".join(parts) + "\n"
 
 
 # -- HTML ----------------------------------------------------------------------------------------------
-def chart_svg(runs: Sequence[RunResult]) -> str:
-    """A horizontal grouped bar chart of the rate metrics, one bar per run, as inline SVG."""
-    rates = [m for m in METRICS if m.rate]
-    bar, gap, label_w, plot_w = 14, 10, 190, 420
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("summarizer.evaluate", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["show"] = lambda value, name: show(name, value)
+    env.filters["interval"] = interval_text
+    return env
+
+
+def chart(runs: Sequence[RunResult], names: Sequence[str], title: str) -> dict[str, Any]:
+    """Geometry of a horizontal grouped bar chart with 95 % error bars (drawn by the template as SVG)."""
+    bar, gap, label_w, plot_w = 14, 10, 210, 420
     group_h = bar * len(runs) + gap
     legend_h = 22 * len(runs) + 10
-    height = legend_h + group_h * len(rates) + 30
-    width = label_w + plot_w + 70
-    e = html.escape
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        'role="img" aria-label="metrics by run" font-family="sans-serif" font-size="12">'
+    height = legend_h + group_h * len(names) + 30
+    legend = [
+        {"x": label_w, "y": 8 + 22 * i, "colour": PALETTE[i % len(PALETTE)], "label": run_name(r)}
+        for i, r in enumerate(runs)
     ]
-    for i, run in enumerate(runs):
-        y = 8 + 22 * i
-        out.append(f'<rect x="{label_w}" y="{y}" width="14" height="14" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text x="{label_w + 20}" y="{y + 12}">{e(_run_name(run))}</text>')
-    top = legend_h
-    for tick in (0, 0.25, 0.5, 0.75, 1.0):
-        x = label_w + tick * plot_w
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + group_h * len(rates)}" stroke="#ddd"/>')
-        out.append(f'<text x="{x:.1f}" y="{top + group_h * len(rates) + 16}" text-anchor="middle">{tick:g}</text>')
-    for j, metric in enumerate(rates):
-        y0 = top + j * group_h
-        out.append(f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 2:.1f}" text-anchor="end">{e(metric.label)}</text>')
+    bottom = legend_h + group_h * len(names)
+    ticks = [{"x": label_w + t * plot_w, "label": f"{t:g}"} for t in (0, 0.25, 0.5, 0.75, 1.0)]
+    groups = []
+    for j, name in enumerate(names):
+        y0 = legend_h + j * group_h
+        bars = []
         for i, run in enumerate(runs):
-            value = run.metrics.get(metric.name)
+            value = run.metrics.get(name)
+            summary = run.summary.get(name)
+            interval = summary.interval if summary is not None else None
             y = y0 + i * bar
-            if value is None:
-                out.append(f'<text x="{label_w + 4}" y="{y + bar - 3}" fill="#999">n/a</text>')
-                continue
-            w = max(value, 0.0) * plot_w
-            colour = PALETTE[i % len(PALETTE)]
-            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colour}">')
-            out.append(f"<title>{e(_run_name(run))}: {e(metric.label)} {value:.3f}</title></rect>")
-            out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar - 3}">{value:.3f}</text>')
-    out.append("</svg>")
-    return "".join(out)
+            item: dict[str, Any] = {
+                "y": y, "h": bar - 2, "colour": PALETTE[i % len(PALETTE)], "na": value is None, "err": None,
+            }  # fmt: skip
+            if value is not None:
+                item.update(w=max(value, 0.0) * plot_w, text=f"{value:.3f}", label=run_name(run))
+                right = max(value, interval.high if interval is not None else 0.0)
+                item["text_x"] = label_w + max(right, 0.0) * plot_w + 4
+                item["title"] = f"{run_name(run)}: {BY_NAME[name].label} {value:.3f} {interval_text(interval)}"
+                if interval is not None:
+                    item["err"] = {
+                        "x1": label_w + interval.low * plot_w,
+                        "x2": label_w + interval.high * plot_w,
+                        "y": y + (bar - 2) / 2,
+                    }
+            bars.append(item)
+        groups.append({"label": BY_NAME[name].label, "y": y0 + group_h / 2 + 2, "bars": bars})
+    return {
+        "title": title,
+        "width": label_w + plot_w + 80,
+        "height": height,
+        "label_w": label_w,
+        "top": legend_h,
+        "bottom": bottom,
+        "legend": legend,
+        "ticks": ticks,
+        "groups": groups,
+    }
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for cell in row:
-            cls = ' class="fail"' if cell == "FAIL" else ""
-            cells.append(f"<td{cls}>{e(cell)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def chart_svg(runs: Sequence[RunResult]) -> str:
+    """The chart of every rate metric, as inline SVG."""
+    names = [m.name for m in METRICS if m.rate]
+    return _environment().get_template("chart.svg.j2").render(c=chart(runs, names, "metrics by run"))
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
-th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
-td.fail{color:#b00;font-weight:bold}.pass{color:#070}.failed{color:#b00}
-li{margin:.15rem 0}
-"""
+def _drilldown(report: EvalReport, case: CaseInfo) -> list[dict[str, Any]]:
+    """Per run: the first run's scores of this case, with label statements and Wilson intervals over items."""
+    views = []
+    for run in report.runs:
+        score = _first(run, case.id)
+        group = _groups(run).get(case.id)
+        if score is None or group is None:
+            continue
+        values = compute(group.counts)
+        metrics = [
+            {
+                "label": BY_NAME[n].label,
+                "value": show(n, values.get(n)),
+                "interval": interval_text(item_interval(n, group)),
+            }
+            for n in CASE_METRICS
+        ]
+        facts = []
+        for a in score.articles:
+            for f in a.matched:
+                facts.append({"article": a.article_id, "gold": f.gold, "statement": case.facts.get(f.gold, ""),
+                              "hit": True, "predicted": f.text})  # fmt: skip
+            for gid in a.missed:
+                facts.append({"article": a.article_id, "gold": gid, "statement": case.facts.get(gid, ""),
+                              "hit": False, "predicted": None})  # fmt: skip
+        unmatched = [{"article": a.article_id, **u.model_dump()} for a in score.articles for u in a.unmatched]
+        views.append(
+            {
+                "name": run_name(run),
+                "repeats": run.repeats,
+                "metrics": metrics,
+                "facts": facts,
+                "unmatched": unmatched,
+                "score": score,
+            }
+        )
+    return views
 
 
 def to_html(report: EvalReport) -> str:
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>summarizer eval report</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Eval report</h1><p>Created {e(report.created)} by summarizer {e(report.summarizer_version)}.</p>",
-        "<h2>Cases</h2>",
-        _html_table(
-            ["case", "title", "articles", "gold facts", "consensus", "discrepancies"],
-            [
-                [c.id, c.title, str(c.articles), str(c.gold_facts), str(c.gold_consensus), str(c.gold_discrepancies)]
-                for c in report.cases
-            ],
-        ),
-        "<h2>Runs</h2>",
-        _html_table(
-            ["run", "engine", "provider", "model", "prompts", "cached articles", "wall seconds"],
-            [
-                [
-                    r.label,
-                    r.engine,
-                    r.provider,
-                    r.model,
-                    r.prompts or "—",
-                    str(r.cached_articles),
-                    f"{r.wall_seconds:.1f}",
-                ]
-                for r in report.runs
-            ],
-        ),
-        "<h2>Metrics (all cases)</h2>",
-        chart_svg(report.runs),
-        _html_table(_headers(report), _metric_rows(report)),
-    ]
-    if line := _gate_line(report):
-        cls = "pass" if report.comparison and report.comparison.passed else "failed"
-        parts.append(f"<p class='{cls}'><strong>{e(line)}</strong></p>")
-    parts.append("<details><summary>Metric definitions</summary><ul>")
-    parts += [f"<li><b>{e(m.label)}</b>: {e(m.description)}</li>" for m in METRICS]
-    parts.append("</ul></details>")
-    names = [_run_name(r) for r in report.runs]
-    for case in report.cases:
-        parts.append(f"<h2>Case {e(case.id)}</h2>")
-        parts.append(_html_table(["metric", *names], _case_rows(report, case.id)))
-        parts.append("<h3>Per article</h3>")
-        parts.append(_html_table(["article", "metric", *names], _article_rows(report, case.id)))
-        for run in report.runs:
-            parts.append(f"<details><summary>{e(_run_name(run))}: misses</summary><ul>")
-            parts += [f"<li>{e(line)}</li>" for line in _details(run, case.id)]
-            parts.append("</ul></details>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    names = [run_name(r) for r in report.runs]
+    rates = [m.name for m in METRICS if m.rate]
+    context = {
+        "report": report,
+        "names": names,
+        "metrics": METRICS,
+        "overall": [[m.label, *(_micro_cell(r, m.name) for r in report.runs)] for m in METRICS],
+        "summaries": [(run_name(r), _summary_rows(report, r)) for r in report.runs],
+        "interval_note": _interval_note(report),
+        "comparison_rows": _comparison_rows(report.comparison) if report.comparison else [],
+        "gate_line": _gate_line(report),
+        "kind_rows": _kind_rows(report),
+        "case_rows": _case_rows(report),
+        "case_headers": ["case", "run", *(BY_NAME[n].label for n in CASE_METRICS)],
+        "kind_chart": chart(report.runs, KIND_METRICS, "discrepancies by kind, timeline and consensus"),
+        "rate_chart": chart(report.runs, rates, "every rate metric"),
+        "cases": [(case, _drilldown(report, case)) for case in report.cases],
+    }
+    return _environment().get_template("report.html.j2").render(**context)

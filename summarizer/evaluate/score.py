@@ -41,14 +41,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from summarizer.claims import numbers, unsupported
 from summarizer.errors import InputError
-from summarizer.evaluate.gold import GoldClaim, GoldDiscrepancy, GoldFact, LoadedCase
+from summarizer.evaluate.gold import GoldClaim, GoldDiscrepancy, GoldFact, LoadedCase, parse_iso_range
 from summarizer.evaluate.matching import assign, similarity, states_all
-from summarizer.evaluate.metrics import Counts, compute, total
+from summarizer.evaluate.metrics import KIND_BUCKET, Counts, compute, total
 from summarizer.schemas import ArticleSummary, Brief, Citation, Claim, DiscrepancyOut, Fact
 
 FACT_SIMILARITY = 0.6
@@ -95,8 +96,51 @@ class ArticleScore(_Out):
 class ItemOutcome(_Out):
     gold: str
     statement: str
+    kind: str | None = None
+    """A discrepancy's gold kind (figure, date, spelling, name, outcome, attribution)."""
     recalled_by: str | None = None
     """The text (or topic) of the predicted item that recalled it."""
+    cited: list[str] = Field(default_factory=list)
+    """The recalling prediction's citations, as ``a1.s3``."""
+
+
+class PredictedSide(_Out):
+    text: str
+    value: str | None = None
+    cited: list[str]
+
+
+class FalseAlarm(_Out):
+    """A predicted discrepancy that matches no labelled one: named in the reports."""
+
+    topic: str
+    kind: str
+    sides: list[PredictedSide]
+
+
+class TimelineOutcome(_Out):
+    """A gold dated event beside the predicted timeline entry that matched it, if any."""
+
+    gold: str
+    date: str
+    """The label's ISO day or range."""
+    relative: bool
+    statement: str
+    predicted: str | None = None
+    predicted_date: str | None = None
+    """The date in the source's words, as the prediction gives it."""
+    predicted_iso: str | None = None
+    date_correct: bool = False
+    cited: list[str] = Field(default_factory=list)
+
+
+class UnmatchedEntry(_Out):
+    """A predicted timeline entry or consensus point that matches no label."""
+
+    text: str
+    date: str | None = None
+    iso: str | None = None
+    cited: list[str] = Field(default_factory=list)
 
 
 class CaseScore(_Out):
@@ -108,6 +152,13 @@ class CaseScore(_Out):
     """What the cross-article part (brief answer and brief claims) contributed to ``counts``."""
     consensus: list[ItemOutcome]
     discrepancies: list[ItemOutcome]
+    false_alarms: list[FalseAlarm] = Field(default_factory=list)
+    """Predicted discrepancies that match no gold discrepancy."""
+    unmatched_consensus: list[UnmatchedEntry] = Field(default_factory=list)
+    timeline: list[TimelineOutcome] = Field(default_factory=list)
+    unmatched_timeline: list[UnmatchedEntry] = Field(default_factory=list)
+    repeat: int = 0
+    """Which run of a repeated (``--repeat N``) stochastic run this is, from 0."""
 
 
 class _Sentences:
@@ -276,7 +327,21 @@ def backing_articles(citations: Sequence[Citation], item: GoldClaim, sentences: 
     return backed
 
 
-def _consensus(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tuple[list[ItemOutcome], int]:
+def _cited(citations: Sequence[Citation]) -> list[str]:
+    return [f"{c.article_id}.{c.sentence_id}" for c in citations]
+
+
+@dataclass
+class _Items:
+    """Gold items of one kind against the predictions: outcomes, how many were recalled, which predictions fit."""
+
+    outcomes: list[ItemOutcome]
+    recalled: int
+    correct: set[int]
+    """Indices of predictions that could recall some gold item (duplicates included)."""
+
+
+def _consensus(brief: Brief, case: LoadedCase, sentences: _Sentences) -> _Items:
     gold = case.case.consensus
     candidates: dict[tuple[int, int], float] = {}
     for i, claim in enumerate(brief.consensus):
@@ -286,7 +351,8 @@ def _consensus(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tuple[l
             backed = backing_articles(claim.citations, item, sentences)
             if len(backed) >= min(2, len(item.support)):
                 candidates[(i, j)] = len(backed) + similarity(claim.text, item.statement) / 10
-    return _recalled(candidates, [(item.id, item.statement) for item in gold], [c.text for c in brief.consensus])
+    labels = [(item.id, item.statement, None) for item in gold]
+    return _recalled(candidates, labels, [(c.text, c.citations) for c in brief.consensus])
 
 
 def sides_matched(predicted: DiscrepancyOut, gold: GoldDiscrepancy, sentences: _Sentences) -> int:
@@ -301,7 +367,7 @@ def sides_matched(predicted: DiscrepancyOut, gold: GoldDiscrepancy, sentences: _
     return len(assign(candidates))
 
 
-def _discrepancies(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tuple[list[ItemOutcome], int]:
+def _discrepancies(brief: Brief, case: LoadedCase, sentences: _Sentences) -> _Items:
     gold = case.case.discrepancies
     candidates: dict[tuple[int, int], float] = {}
     for i, predicted in enumerate(brief.discrepancies):
@@ -309,22 +375,106 @@ def _discrepancies(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tup
             k = sides_matched(predicted, item, sentences)
             if k >= 2:
                 candidates[(i, j)] = k + similarity(predicted.topic, item.topic) / 10
-    return _recalled(candidates, [(item.id, item.topic) for item in gold], [d.topic for d in brief.discrepancies])
+    labels = [(item.id, item.topic, item.kind) for item in gold]
+    predicted = [(d.topic, [c for side in d.sides for c in side.citations]) for d in brief.discrepancies]
+    return _recalled(candidates, labels, predicted)
 
 
 def _recalled(
-    candidates: dict[tuple[int, int], float], gold: Sequence[tuple[str, str]], predicted: Sequence[str]
-) -> tuple[list[ItemOutcome], int]:
-    """Each gold item (id, statement) with the prediction assigned to it one-to-one, if any; and how many were."""
+    candidates: dict[tuple[int, int], float],
+    gold: Sequence[tuple[str, str, str | None]],
+    predicted: Sequence[tuple[str, Sequence[Citation]]],
+) -> _Items:
+    """Each gold item (id, statement, kind) with the prediction (text, citations) assigned to it one-to-one."""
     by_gold = {p.gold: p.pred for p in assign(candidates)}
-    outcomes = [
-        ItemOutcome(gold=gold_id, statement=statement, recalled_by=predicted[by_gold[j]] if j in by_gold else None)
-        for j, (gold_id, statement) in enumerate(gold)
+    outcomes = []
+    for j, (gold_id, statement, kind) in enumerate(gold):
+        hit = predicted[by_gold[j]] if j in by_gold else None
+        outcomes.append(
+            ItemOutcome(
+                gold=gold_id,
+                statement=statement,
+                kind=kind,
+                recalled_by=hit[0] if hit else None,
+                cited=_cited(hit[1]) if hit else [],
+            )
+        )
+    return _Items(outcomes, len(by_gold), {i for i, _ in candidates})
+
+
+def _false_alarms(brief: Brief, correct: set[int]) -> list[FalseAlarm]:
+    return [
+        FalseAlarm(
+            topic=d.topic,
+            kind=d.kind,
+            sides=[PredictedSide(text=s.text, value=s.value, cited=_cited(s.citations)) for s in d.sides],
+        )
+        for i, d in enumerate(brief.discrepancies)
+        if i not in correct
     ]
-    return outcomes, len(by_gold)
 
 
-def _brief_counts(brief: Brief, case: LoadedCase, sentences: _Sentences, consensus: int, discrepancies: int) -> Counts:
+def same_date(predicted: str | None, gold: str) -> bool:
+    """Whether a predicted ISO day or range is the label's (``2022-01-20`` = ``2022-01-20/2022-01-20``)."""
+    if not predicted:
+        return False
+    try:
+        return parse_iso_range(predicted.strip()) == parse_iso_range(gold)
+    except ValueError:
+        return False
+
+
+def _timeline(brief: Brief, case: LoadedCase, sentences: _Sentences) -> tuple[list[TimelineOutcome], list[int]]:
+    """Gold events with the entry matched to each (one-to-one, preferring agreeing dates); unmatched entry indices."""
+    gold = case.case.timeline
+    candidates: dict[tuple[int, int], float] = {}
+    for i, entry in enumerate(brief.timeline):
+        cited = {(c.article_id, c.sentence_id) for c in entry.citations if sentences.text(c) is not None}
+        for j, event in enumerate(gold):
+            if cited & event.cited_keys():
+                agree = same_date(entry.iso, event.date)
+                candidates[(i, j)] = 1 + agree + similarity(entry.text, event.statement) / 10
+    by_gold = {p.gold: p.pred for p in assign(candidates)}
+    outcomes = []
+    for j, event in enumerate(gold):
+        outcome = TimelineOutcome(gold=event.id, date=event.date, relative=event.relative, statement=event.statement)
+        if j in by_gold:
+            hit = brief.timeline[by_gold[j]]
+            outcome = outcome.model_copy(
+                update={
+                    "predicted": hit.text,
+                    "predicted_date": hit.date,
+                    "predicted_iso": hit.iso,
+                    "date_correct": same_date(hit.iso, event.date),
+                    "cited": _cited(hit.citations),
+                }
+            )
+        outcomes.append(outcome)
+    matched = set(by_gold.values())
+    return outcomes, [i for i in range(len(brief.timeline)) if i not in matched]
+
+
+def _kind_counts(outcomes: Sequence[ItemOutcome]) -> Counts:
+    tally: dict[str, int] = {}
+    for o in outcomes:
+        bucket = KIND_BUCKET.get(o.kind or "")
+        if bucket is None:
+            continue  # a kind without its own recall still counts in the overall discrepancy recall
+        tally[f"gold_discrepancies_{bucket}"] = tally.get(f"gold_discrepancies_{bucket}", 0) + 1
+        if o.recalled_by is not None:
+            key = f"recalled_discrepancies_{bucket}"
+            tally[key] = tally.get(key, 0) + 1
+    return Counts(**tally)
+
+
+def _brief_counts(
+    brief: Brief,
+    case: LoadedCase,
+    sentences: _Sentences,
+    consensus: _Items,
+    discrepancies: _Items,
+    timeline: Sequence[TimelineOutcome],
+) -> Counts:
     stats, parts = brief.stats, [s.stats for s in brief.summaries]
     calls = stats.calls - sum(p.calls for p in parts)
     dropped = [d for d in brief.dropped if d.where.startswith("brief.")]
@@ -333,14 +483,21 @@ def _brief_counts(brief: Brief, case: LoadedCase, sentences: _Sentences, consens
     claims: list[Claim] = [*brief.overview, *brief.consensus]
     shipped: list[tuple[str, Sequence[Citation]]] = [(c.text, c.citations) for c in claims]
     shipped += [(side.text, side.citations) for d in brief.discrepancies for side in d.sides]
-    shipped += [(f"{t.date}: {t.text}", t.citations) for t in brief.timeline]
+    shipped += [(f"{t.date}: {t.text}", t.citations) for t in brief.timeline]  # the source's words, not the ISO date
+    matched = [t for t in timeline if t.predicted is not None]
     counts = Counts(
         gold_consensus=len(case.case.consensus),
         predicted_consensus=len(brief.consensus),
-        recalled_consensus=consensus,
+        recalled_consensus=consensus.recalled,
+        correct_consensus=len(consensus.correct),
         gold_discrepancies=len(case.case.discrepancies),
         predicted_discrepancies=len(brief.discrepancies),
-        recalled_discrepancies=discrepancies,
+        recalled_discrepancies=discrepancies.recalled,
+        correct_discrepancies=len(discrepancies.correct),
+        gold_timeline=len(case.case.timeline),
+        predicted_timeline=len(brief.timeline),
+        matched_timeline=len(matched),
+        dated_timeline=sum(t.date_correct for t in matched),
         answers=int(asked),
         valid_answers=int(valid),
         calls=max(calls, 0),
@@ -350,7 +507,7 @@ def _brief_counts(brief: Brief, case: LoadedCase, sentences: _Sentences, consens
         completion_tokens=max(stats.completion_tokens - sum(p.completion_tokens for p in parts), 0),
         model_seconds=max(round(stats.seconds - sum(p.seconds for p in parts), 3), 0.0),
     )
-    return counts + _grounding_counts(shipped, sentences)
+    return counts + _kind_counts(discrepancies.outcomes) + _grounding_counts(shipped, sentences)
 
 
 def check_same_articles(case: LoadedCase, brief: Brief) -> None:
@@ -371,9 +528,10 @@ def score_case(case: LoadedCase, brief: Brief) -> CaseScore:
             article_id=article.id, status="failed", error="no summary in the brief", headline=article.title
         )
         articles.append(score_article(case, summary, brief, sentences))
-    consensus, recalled_consensus = _consensus(brief, case, sentences)
-    discrepancies, recalled_discrepancies = _discrepancies(brief, case, sentences)
-    brief_counts = _brief_counts(brief, case, sentences, recalled_consensus, recalled_discrepancies)
+    consensus = _consensus(brief, case, sentences)
+    discrepancies = _discrepancies(brief, case, sentences)
+    timeline, unmatched_timeline = _timeline(brief, case, sentences)
+    brief_counts = _brief_counts(brief, case, sentences, consensus, discrepancies, timeline)
     counts = total([a.counts for a in articles]) + brief_counts
     return CaseScore(
         case_id=case.id,
@@ -381,6 +539,17 @@ def score_case(case: LoadedCase, brief: Brief) -> CaseScore:
         metrics=compute(counts),
         articles=articles,
         brief=brief_counts,
-        consensus=consensus,
-        discrepancies=discrepancies,
+        consensus=consensus.outcomes,
+        discrepancies=discrepancies.outcomes,
+        false_alarms=_false_alarms(brief, discrepancies.correct),
+        unmatched_consensus=[
+            UnmatchedEntry(text=c.text, cited=_cited(c.citations))
+            for i, c in enumerate(brief.consensus)
+            if i not in consensus.correct
+        ],
+        timeline=timeline,
+        unmatched_timeline=[
+            UnmatchedEntry(text=t.text, date=t.date, iso=t.iso, cited=_cited(t.citations))
+            for t in (brief.timeline[i] for i in unmatched_timeline)
+        ],
     )

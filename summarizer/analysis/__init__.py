@@ -1,0 +1,79 @@
+"""Cross-source analysis: the stage between the per-article facts and the brief, shared by every engine.
+
+    from summarizer.analysis import analyse
+    analysis = analyse(articles)        # segmented articles, with their publication dates
+
+It resolves every date against its article's publication date, finds each figure with what it
+counts, groups spellings of one name, and from these builds typed discrepancies (figure,
+arithmetic, date, spelling, outcome, attribution), a timeline in date order and consensus points,
+each citing the exact sentences it rests on. Deterministic and offline: the embedded model's brief
+rests on it, and a capable model confirms, words and extends it (``summarizer.brief``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from summarizer.analysis.consensus import agreements
+from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
+from summarizer.analysis.findings import (
+    SentenceInfo,
+    arithmetic_findings,
+    attribution_findings,
+    date_findings,
+    figure_findings,
+    folded_names,
+    outcome_findings,
+    sentence_info,
+    spelling_findings,
+    unique,
+)
+from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
+from summarizer.analysis.quantities import find_quantities
+from summarizer.analysis.timeline import timeline
+from summarizer.segment import Article
+
+__all__ = ["Agreement", "Analysis", "Dated", "Finding", "Ref", "Side", "analyse", "read_sentences"]
+
+MAX_DISCREPANCIES = 12
+
+
+def read_sentences(articles: Sequence[Article]) -> list[SentenceInfo]:
+    """Every citable sentence with its dates (resolved) and figures."""
+    hint = event_year_hint([a.doc.published for a in articles])
+    infos: list[SentenceInfo] = []
+    for article in articles:
+        published = publication_day(article.doc.published)
+        previous = published
+        for order, sentence in enumerate(article.citable):
+            info = sentence_info(Ref(article.id, sentence.id), sentence.text, order, article.doc.published)
+            info.dates = find_dates(sentence.text, article.id, sentence.id, published, hint, previous)
+            days = [d.first for d in info.dates if d.is_day and d.first is not None]
+            previous = days[-1] if days else previous
+            spans = [(d.start, d.start + len(d.text)) for d in info.dates]
+            info.quantities = find_quantities(sentence.text, article.id, sentence.id, spans)
+            infos.append(info)
+    return infos
+
+
+def analyse(articles: Sequence[Article]) -> Analysis:
+    started = time.perf_counter()
+    infos = read_sentences(articles)
+    by_article: dict[str, list[SentenceInfo]] = {}
+    for info in infos:
+        by_article.setdefault(info.article_id, []).append(info)
+    findings: list[Finding] = [
+        *spelling_findings(infos),
+        *arithmetic_findings(by_article),
+        *date_findings(infos),
+        *outcome_findings(infos),
+        *figure_findings(infos, folded_names(infos)),
+        *attribution_findings(infos),
+    ]
+    return Analysis(
+        discrepancies=unique(findings)[:MAX_DISCREPANCIES],
+        timeline=timeline(infos),
+        consensus=agreements(infos),
+        seconds=round(time.perf_counter() - started, 4),
+    )

@@ -1,0 +1,265 @@
+"""Date expressions in article sentences, placed on the calendar against the article's publication date.
+
+Absolute expressions ("January 21st", "the 22nd of January", "June 14, 2017") are parsed with
+dateparser; a day and month without a year take the year that puts them nearest before the
+publication date (or, for an undated article, the event's dated articles), and say so. Relative
+expressions ("on Thursday", "yesterday", "a day earlier", "last year") are counted from the
+publication date; weekday arithmetic is done here because dateparser has no notion of a news
+article's tense ("said Thursday" is the Thursday before publication, "will vote Thursday" the one
+after). An undated article leaves relative dates unresolved: they are never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from dateparser import parse as dateparser_parse
+
+Resolution = Literal["explicit", "relative", "year-inferred", "unresolved"]
+
+_MONTH_NAMES = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan\\.|Feb\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
+)
+_WEEKDAY_NAMES = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(_WEEKDAY_NAMES.split("|"))}
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+
+_PATTERNS: tuple[tuple[str, str], ...] = (
+    # "Friday, January 21st, 2022", "January 21", "Jan. 21, 2022" (a weekday before it is part of it)
+    ("month_day", rf"(?:(?P<wd>{_WEEKDAY_NAMES}),?\s+)?(?P<month>{_MONTH_NAMES})\s+{_DAY}\b(?:,?\s+{_YEAR})?"),
+    # "the 22nd of January", "21 January 2022"
+    ("day_month", rf"(?:the\s+)?{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH_NAMES})(?:,?\s+{_YEAR})?"),
+    # "in June 2017", "January 2019"
+    ("month_year", rf"(?P<month>{_MONTH_NAMES})\s+(?:of\s+)?{_YEAR}"),
+    ("weekday", rf"(?P<prefix>\b(?:[Ll]ast|[Nn]ext|[Tt]his|[Oo]n|[Ll]ate|[Ee]arly)\s+)?(?P<wd>{_WEEKDAY_NAMES})\b"),
+    (
+        "word",
+        r"\b(?P<word>yesterday|today|tonight|tomorrow|last (?:week|month|year)|this (?:week|month|year)"
+        r"|next (?:week|month|year))\b",
+    ),
+    (
+        "offset",
+        r"\b(?P<offset>a|one|two|three|four|five|six|seven) (?P<unit>day|week)s? (?P<dir>earlier|later|before|after)\b",
+    ),
+    ("day_before", r"\bthe (?P<which>day before|previous day|next day|day after|following day)\b"),
+    ("year", rf"\b(?:[Ii]n|[Ss]ince|of|by|until|during)\s+{_YEAR}\b(?!\s*(?:percent|%|votes?|people|members))"),
+)
+# Month and weekday names only capitalised ("may", "march" are verbs); the relative words in any case.
+_FINDERS = tuple(
+    (name, re.compile(pattern, re.IGNORECASE if name in ("word", "offset", "day_before") else 0))
+    for name, pattern in _PATTERNS
+)
+_OFFSET_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+# A sentence speaking of the future: its bare weekday is the next one, not the last.
+_FUTURE = re.compile(
+    r"\b(?:will|is expected to|are expected to|is set to|are set to|scheduled|is slated|are slated|plans? to"
+    r"|is due to|are due to)\b",
+    re.IGNORECASE,
+)
+"""Future tense before a bare weekday ("is expected to vote Thursday"): the next such day. Reported speech
+("would") is left out: "said he would vote Wednesday" is as often about the past week."""
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """One date expression in one sentence, with where it lands on the calendar."""
+
+    article_id: str
+    sentence_id: str
+    text: str
+    """The source's words ("on Thursday", "Friday, January 21st")."""
+    start: int
+    """Offset of ``text`` in the sentence."""
+    first: dt.date | None
+    last: dt.date | None
+    resolution: Resolution
+    how: str
+    """How it was resolved, in a few words ("Thursday before the publication day, 2022-01-22")."""
+
+    @property
+    def iso(self) -> str | None:
+        if self.first is None or self.last is None:
+            return None
+        return self.first.isoformat() if self.first == self.last else f"{self.first}/{self.last}"
+
+    @property
+    def is_day(self) -> bool:
+        return self.first is not None and self.first == self.last
+
+
+def publication_day(published: str | None) -> dt.date | None:
+    """The calendar day of an article's ``published`` field (ISO date or date-time), if it has one."""
+    if not published:
+        return None
+    try:
+        return dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _month_day(month: str, day: int, year: int) -> dt.date | None:
+    parsed = dateparser_parse(
+        f"{day} {month} {year}", languages=["en"], settings={"STRICT_PARSING": True, "DATE_ORDER": "DMY"}
+    )
+    return parsed.date() if parsed else None
+
+
+def _month_number(month: str) -> int | None:
+    found = _month_day(month.rstrip("."), 1, 2000)
+    return found.month if found else None
+
+
+def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
+    """The year that puts ``day month`` within a few weeks after ``reference`` or before it (news looks back)."""
+    for year in (reference.year, reference.year - 1, reference.year + 1):
+        found = _month_day(month, day, year)
+        if found is not None and -300 <= (reference - found).days <= 300:
+            if (found - reference).days > 45 and year == reference.year:
+                continue  # months ahead of publication: last year's date, more likely
+            return found
+    return _month_day(month, day, reference.year)
+
+
+FUTURE_REACH = 40
+"""A future cue this close before the weekday governs it; farther off it belongs to another clause."""
+
+
+def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date) -> tuple[dt.date, str]:
+    target = _WEEKDAYS[name.lower()]
+    prefix = prefix.strip().lower()
+    back = (published.weekday() - target) % 7
+    ahead = (target - published.weekday()) % 7
+    if prefix == "last":
+        days = back or 7
+        return published - dt.timedelta(days=days), f"last {name}, counted back from publication on {published}"
+    if prefix == "next" or (
+        prefix != "this" and back != 0 and _FUTURE.search(sentence[max(at - FUTURE_REACH, 0) : at])
+    ):
+        days = ahead or 7
+        return published + dt.timedelta(days=days), f"the {name} after publication on {published} (future tense)"
+    return published - dt.timedelta(days=back), f"the {name} on or before publication on {published}"
+
+
+def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
+    word = " ".join(word.lower().split())
+    if word in ("today", "tonight"):
+        return published, published
+    if word == "yesterday":
+        day = published - dt.timedelta(days=1)
+        return day, day
+    if word == "tomorrow":
+        day = published + dt.timedelta(days=1)
+        return day, day
+    which, unit = word.split()
+    shift = {"last": -1, "this": 0, "next": 1}[which]
+    if unit == "week":
+        monday = published - dt.timedelta(days=published.weekday()) + dt.timedelta(weeks=shift)
+        return monday, monday + dt.timedelta(days=6)
+    if unit == "month":
+        month_index = published.year * 12 + published.month - 1 + shift
+        first = dt.date(month_index // 12, month_index % 12 + 1, 1)
+        following = dt.date((month_index + 1) // 12, (month_index + 1) % 12 + 1, 1)
+        return first, following - dt.timedelta(days=1)
+    year = published.year + shift
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def _matches(sentence: str) -> list[tuple[str, re.Match[str]]]:
+    """Non-overlapping matches, the earlier pattern winning a tie ("Friday, January 21st" over "Friday")."""
+    taken: list[tuple[str, re.Match[str]]] = []
+    for kind, pattern in _FINDERS:
+        for match in pattern.finditer(sentence):
+            if not any(match.start() < m.end() and m.start() < match.end() for _, m in taken):
+                taken.append((kind, match))
+    return sorted(taken, key=lambda item: item[1].start())
+
+
+def find_dates(
+    sentence: str,
+    article_id: str,
+    sentence_id: str,
+    published: dt.date | None,
+    year_hint: dt.date | None = None,
+    previous: dt.date | None = None,
+) -> list[DateMention]:
+    """Every date expression in ``sentence``, resolved against ``published`` (the article's day).
+
+    ``year_hint`` is a day from the event's dated articles, used for a day and month without a year
+    in an undated article; ``previous`` is the last day this article resolved before this sentence,
+    the anchor of "a day earlier" and "the day before".
+    """
+    found: list[DateMention] = []
+    anchor = previous
+
+    def add(text: str, start: int, first: dt.date | None, last: dt.date | None, res: Resolution, how: str) -> None:
+        nonlocal anchor
+        found.append(DateMention(article_id, sentence_id, text, start, first, last, res, how))
+        if first is not None and first == last:
+            anchor = first
+
+    for kind, match in _matches(sentence):
+        text, start = match.group(0), match.start()
+        groups = match.groupdict()
+        if kind in ("month_day", "day_month"):
+            month, day = groups["month"].rstrip("."), int(groups["day"])
+            year = groups.get("year")
+            if year:
+                when = _month_day(month, day, int(year))
+                add(text, start, when, when, "explicit" if when else "unresolved", "written out in full")
+                continue
+            reference = published or year_hint
+            if reference is None:
+                add(text, start, None, None, "unresolved", "no year, and no dated article to take one from")
+                continue
+            when = _nearest_year(month, day, reference)
+            source = "the publication date" if published else "the event's dated articles"
+            add(text, start, when, when, "year-inferred" if when else "unresolved", f"year from {source}")
+        elif kind == "month_year":
+            number = _month_number(groups["month"])
+            year = int(groups["year"])
+            if number is None:
+                continue
+            first = dt.date(year, number, 1)
+            last = dt.date(year + number // 12, number % 12 + 1, 1) - dt.timedelta(days=1)
+            add(text, start, first, last, "explicit", "a month of a year")
+        elif kind == "weekday":
+            if published is None:
+                add(text, start, None, None, "unresolved", "a weekday in an undated article")
+                continue
+            when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, published)
+            add(text, start, when, when, "relative", how)
+        elif kind == "word":
+            if published is None:
+                add(text, start, None, None, "unresolved", "relative to an undated article")
+                continue
+            first, last = _word(groups["word"], published)
+            add(text, start, first, last, "relative", f"counted from publication on {published}")
+        elif kind in ("offset", "day_before"):
+            if kind == "offset":
+                size = _OFFSET_WORDS[groups["offset"].lower()] * (7 if groups["unit"].lower() == "week" else 1)
+                sign = -1 if groups["dir"].lower() in ("earlier", "before") else 1
+            else:
+                size, sign = 1, -1 if groups["which"].lower() in ("day before", "previous day") else 1
+            if anchor is None:
+                add(text, start, None, None, "unresolved", "no earlier date in the article to count from")
+                continue
+            when = anchor + dt.timedelta(days=sign * size)
+            add(text, start, when, when, "relative", f"counted from {anchor}, the date mentioned before it")
+        elif kind == "year":
+            year = int(groups["year"])
+            add(text, start, dt.date(year, 1, 1), dt.date(year, 12, 31), "explicit", "a year")
+    return found
+
+
+def event_year_hint(published: Sequence[str | None]) -> dt.date | None:
+    """The earliest publication day among the event's dated articles (for undated ones)."""
+    days = [d for d in (publication_day(p) for p in published) if d is not None]
+    return min(days) if days else None

@@ -1,0 +1,354 @@
+"""Typed discrepancies between (and within) articles, found sentence by sentence.
+
+Each detector prefers no finding to a wrong one: a false discrepancy costs an analyst more than
+a missed one. Two sentences are compared only when they are about the same thing (shared
+content words and names, the same kind of event), and every side cites the sentences whose
+words carry its value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from summarizer.analysis.dates import DateMention
+from summarizer.analysis.model import Finding, Ref, Side
+from summarizer.analysis.names import name_key, name_uses, speaker, spelling_groups, variants
+from summarizer.analysis.quantities import Quantity
+from summarizer.analysis.text import containment, stems
+from summarizer.claims import names
+
+GENERIC_UNITS = frozenset({"", "years", "months", "weeks", "days", "percent", "time", "point", "thing", "way"})
+"""Units too general to say two figures count the same thing."""
+FIGURE_CONTEXT = 0.5
+DATE_CONTEXT = 0.25
+_ANCHORED = ("counted from 1", "counted from 2")
+"""Dates counted from another date ("a day after"): too easily anchored to the wrong one to contradict anything."""
+DATE_SHARED = 1
+"""Content words two dates' surroundings must share to be dates of one event."""
+OUTCOME_CONTEXT = 0.15
+ATTRIBUTION_CONTEXT = 0.6
+ATTRIBUTION_SHARED = 5
+ARITHMETIC_SPREAD = Decimal("0.1")
+"""Parts that add up to within 10 % of a total, but not to it, are a contradiction rather than other figures."""
+
+_EVENT_CLASSES = {
+    "violence": "attack assault shooting shooter shot shots gunman gunfire fired bomb explosion break jailbreak escape "
+    "riot siege clash fighting",
+    "vote": "vote voted votes voting override overrode ballot elected election primary caucus",
+    "legal": "indicted indictment arrested arrest charged charges plead pleaded plea sentenced sentencing court "
+    "hearing trial",
+    "resign": "resign resigned resignation resigning retire retirement",
+    "deal": "deal agreement agreed signed sign shutdown reopen",
+}
+_EVENT_STEMS = {word[:5]: cls for cls, words in _EVENT_CLASSES.items() for word in words.split()}
+_OUTCOMES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        "whether the attempt succeeded",
+        re.compile(r"\b(?:thwarted|foiled|prevented|repelled|stopped|failed)\b", re.I),
+        re.compile(r"\b(?:escaped|managed to escape|broke out|succeeded)\b", re.I),
+    ),
+    (
+        "the plea",
+        re.compile(r"\bpleaded guilty\b", re.I),
+        re.compile(r"\bpleaded not guilty\b", re.I),
+    ),
+    (
+        "whether he or she resigns",
+        re.compile(r"\b(?:resigned|resigns|is resigning|will resign|stepped down)\b", re.I),
+        re.compile(r"\b(?:will not resign|won't resign|refused to resign|not resigning|no plans to resign)\b", re.I),
+    ),
+    (
+        "the condition reported",
+        re.compile(r"\bcritical condition\b", re.I),
+        re.compile(r"\b(?:stable|good|fair|serious but stable) condition\b", re.I),
+    ),
+)
+_ATTRIBUTION_TRIM = re.compile(r"\b(?:according to|cited by|told|said|says)\b[^,.;]*", re.I)
+
+
+@dataclass
+class SentenceInfo:
+    ref: Ref
+    text: str
+    order: int
+    published: str | None
+    stems: frozenset[str]
+    names: frozenset[str]
+    dates: list[DateMention] = field(default_factory=list)
+    quantities: list[Quantity] = field(default_factory=list)
+    speaker: str | None = None
+
+    @property
+    def article_id(self) -> str:
+        return self.ref.article_id
+
+
+def sentence_info(ref: Ref, text: str, order: int, published: str | None) -> SentenceInfo:
+    return SentenceInfo(
+        ref=ref,
+        text=text,
+        order=order,
+        published=published,
+        stems=stems(text),
+        names=frozenset(name_key(n) for n in names(text)),
+        speaker=speaker(text),
+    )
+
+
+def _events(info: SentenceInfo) -> set[str]:
+    return {_EVENT_STEMS[s] for s in info.stems if s in _EVENT_STEMS}
+
+
+EVENT_WINDOW = 80
+"""Characters either side of a date within which the event it dates is named."""
+_EVENT_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _window(info: SentenceInfo, mention: DateMention) -> frozenset[str]:
+    lo, hi = max(mention.start - EVENT_WINDOW, 0), mention.start + len(mention.text) + EVENT_WINDOW
+    return stems(info.text[lo:hi])
+
+
+def _dated_events(info: SentenceInfo, mention: DateMention) -> set[str]:
+    """The kinds of event named near a date: "attack ... on Friday" dates the attack, not the campaign."""
+    lo, hi = max(mention.start - EVENT_WINDOW, 0), mention.start + len(mention.text) + EVENT_WINDOW
+    words = _EVENT_WORD.findall(info.text[lo:hi].lower())
+    return {_EVENT_STEMS[w[:5]] for w in words if w[:5] in _EVENT_STEMS}
+
+
+def _shared_names(a: SentenceInfo, b: SentenceInfo) -> bool:
+    return bool(a.names & b.names) or any(variants(x, y) for x in a.names for y in b.names)
+
+
+# -- spellings ------------------------------------------------------------------------------------
+def spelling_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    uses = [u for s in sentences for u in name_uses(s.text, s.ref.article_id, s.ref.sentence_id)]
+    found = []
+    for group in spelling_groups(uses):
+        sides = []
+        for use in group[:4]:
+            key = name_key(use.name)
+            refs = [s.ref for s in sentences if any(name_key(n) == key for n in names(s.text))]
+            sides.append(Side(value=use.name, refs=tuple(_spread(refs)), words=use.name))
+        articles = [{r.article_id for r in side.refs} for side in sides]
+        within = sorted(set.intersection(*articles)) if len(articles) > 1 else []
+        note = (
+            f"{', '.join(within)} use{'s' if len(within) == 1 else ''} more than one spelling itself"
+            if within
+            else None
+        )
+        topic = "Spelling of one name: " + " / ".join(side.value for side in sides)
+        key = "spelling:" + "/".join(sorted(name_key(side.value) for side in sides))
+        found.append(Finding("spelling", topic, tuple(sides), note, key))
+    return found
+
+
+def _spread(refs: Sequence[Ref], per_article: int = 2, limit: int = 4) -> list[Ref]:
+    """Up to ``per_article`` refs from each article, ``limit`` in all, in article order."""
+    out: list[Ref] = []
+    counts: dict[str, int] = {}
+    for ref in refs:
+        if counts.get(ref.article_id, 0) < per_article and len(out) < limit:
+            out.append(ref)
+            counts[ref.article_id] = counts.get(ref.article_id, 0) + 1
+    return out
+
+
+# -- figures --------------------------------------------------------------------------------------
+def _exclusive_names(a: SentenceInfo, b: SentenceInfo, article_names: dict[str, frozenset[str]]) -> bool:
+    """A name in one sentence that the other article never mentions: likely a different event (Diyala, not Hasakah)."""
+    trimmed_a = frozenset(name_key(n) for n in names(_ATTRIBUTION_TRIM.sub("", a.text)))
+    trimmed_b = frozenset(name_key(n) for n in names(_ATTRIBUTION_TRIM.sub("", b.text)))
+    other_b, other_a = article_names[b.article_id], article_names[a.article_id]
+    missing_a = [n for n in trimmed_a if not any(n == m or variants(n, m) for m in other_b)]
+    missing_b = [n for n in trimmed_b if not any(n == m or variants(n, m) for m in other_a)]
+    return bool(missing_a and missing_b)
+
+
+def _nearest_name(info: SentenceInfo, quantity: Quantity) -> str | None:
+    at = info.text.find(quantity.words)
+    before = names(info.text[: max(at, 0)])
+    return name_key(before[-1]) if before else None
+
+
+def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, frozenset[str]]) -> list[Finding]:
+    found: dict[tuple[Ref, Ref], Finding] = {}
+    for a, b in itertools.combinations(sentences, 2):
+        if a.article_id == b.article_id or not a.quantities or not b.quantities:
+            continue
+        for qa, qb in itertools.product(a.quantities, b.quantities):
+            if qa.unit != qb.unit or qa.unit in GENERIC_UNITS or qa.agrees(qb):
+                continue
+            if any(q.agrees(qb) for q in a.quantities if q.unit == qb.unit) or any(
+                q.agrees(qa) for q in b.quantities if q.unit == qa.unit
+            ):
+                continue  # the other sentence gives this figure too: they list different things
+            casualty = qa.unit in ("dead", "injured")
+            if not casualty and containment(a.stems, b.stems) < FIGURE_CONTEXT:
+                continue
+            name_a, name_b = _nearest_name(a, qa), _nearest_name(b, qb)
+            if not casualty and not (name_a and name_b and (name_a == name_b or variants(name_a, name_b))):
+                continue  # 134 votes for Pelosi, 63 for Ryan; $200,000 raised by Brat, $5.4 million by Cantor
+            if _exclusive_names(a, b, article_names) or not (casualty or _shared_names(a, b)):
+                continue
+            later = _later(a, b)
+            note = None
+            if later is not None and qa.exact and qb.exact:
+                note = (
+                    f"{later.article_id} was published later: it may revise the earlier count rather than contradict it"
+                )
+            sides = (
+                Side(value=qa.words, refs=(a.ref,), words=qa.words),
+                Side(value=qb.words, refs=(b.ref,), words=qb.words),
+            )
+            topic = f"How many ({qa.unit}): {qa.words} vs {qb.words}"
+            found.setdefault((a.ref, b.ref), Finding("figure", topic, sides, note, f"figure:{qa.unit}:{a.ref}:{b.ref}"))
+    return list(found.values())
+
+
+def _later(a: SentenceInfo, b: SentenceInfo) -> SentenceInfo | None:
+    if a.published and b.published and a.published != b.published:
+        return a if a.published > b.published else b
+    return None
+
+
+def arithmetic_findings(by_article: dict[str, list[SentenceInfo]]) -> list[Finding]:
+    """A total whose own parts, listed in the same or the next sentence, add up to something else."""
+    found = []
+    for infos in by_article.values():
+        for i, total_sentence in enumerate(infos):
+            for total in total_sentence.quantities:
+                if not total.exact or total.value < 10:
+                    continue
+                for parts_sentence in infos[i + 1 : i + 2]:
+                    parts = [
+                        q
+                        for q in parts_sentence.quantities
+                        if q.exact and q.value < total.value and q.unit not in GENERIC_UNITS | {"age"}
+                    ]
+                    if len(parts) < 3:
+                        continue
+                    added = sum((q.value for q in parts), Decimal(0))
+                    if added == total.value or abs(added - total.value) > total.value * ARITHMETIC_SPREAD:
+                        continue
+                    shown = " + ".join(q.words for q in parts)
+                    sides = (
+                        Side(value=total.words, refs=(total_sentence.ref,), words=total.words),
+                        Side(value=f"{shown} = {format(added, 'f')}", refs=(parts_sentence.ref,), words=parts[0].words),
+                    )
+                    topic = f"A total that its own parts contradict: {total.words} vs {shown} = {format(added, 'f')}"
+                    key = f"arithmetic:{total_sentence.ref}:{parts_sentence.ref}"
+                    found.append(
+                        Finding("arithmetic", topic, sides, f"{total_sentence.ref.article_id} contradicts itself", key)
+                    )
+    return found
+
+
+# -- dates ----------------------------------------------------------------------------------------
+def date_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    found = []
+    seen: set[tuple[str, str]] = set()
+    for a, b in itertools.combinations(sentences, 2):
+        if a.article_id == b.article_id:
+            continue
+        days_a = [d for d in a.dates if d.is_day and not d.how.startswith(_ANCHORED)]
+        days_b = [d for d in b.dates if d.is_day and not d.how.startswith(_ANCHORED)]
+        if not days_a or not days_b or any(x.first == y.first for x in days_a for y in days_b):
+            continue
+        if containment(a.stems, b.stems) < DATE_CONTEXT or not _shared_names(a, b):
+            continue
+        pairs = [
+            (x, y)
+            for x in days_a
+            for y in days_b
+            if _dated_events(a, x) & _dated_events(b, y) and len(_window(a, x) & _window(b, y)) >= DATE_SHARED
+        ]
+        if not pairs:
+            continue
+        da, db = pairs[0]
+        pair = (str(a.ref), str(b.ref))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        sides = (
+            Side(value=f"{da.iso} ({da.text})", refs=(a.ref,), words=da.text),
+            Side(value=f"{db.iso} ({db.text})", refs=(b.ref,), words=db.text),
+        )
+        topic = f"When it happened: {da.iso} ({da.text}) vs {db.iso} ({db.text})"
+        found.append(Finding("date", topic, sides, None, f"date:{a.ref}:{b.ref}"))
+    return found
+
+
+# -- outcomes and attributions --------------------------------------------------------------------
+def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    found = []
+    for topic, yes, no in _OUTCOMES:
+        hits_yes = [(s, m) for s in sentences if (m := yes.search(s.text))]
+        hits_no = [(s, m) for s in sentences if (m := no.search(s.text))]
+        best: tuple[float, SentenceInfo, SentenceInfo, str, str] | None = None
+        for (a, ma), (b, mb) in itertools.product(hits_yes, hits_no):
+            if a.ref == b.ref or yes.search(b.text) or no.search(a.text):
+                continue
+            score = containment(a.stems, b.stems)
+            if score < OUTCOME_CONTEXT or not (_shared_names(a, b) or _events(a) & _events(b)):
+                continue
+            if best is None or score > best[0]:
+                best = (score, a, b, ma.group(0), mb.group(0))
+        if best is None:
+            continue
+        _, a, b, wa, wb = best
+        sides = (Side(value=wa, refs=(a.ref,), words=wa), Side(value=wb, refs=(b.ref,), words=wb))
+        note = f"{a.article_id} contradicts itself" if a.article_id == b.article_id else None
+        found.append(Finding("outcome", f"Outcome, {topic}: {wa} vs {wb}", sides, note, f"outcome:{topic}"))
+    return found
+
+
+def attribution_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    found = []
+    for a, b in itertools.combinations(sentences, 2):
+        if a.article_id == b.article_id or not a.speaker or not b.speaker:
+            continue
+        if not (_named(a.speaker) and _named(b.speaker)):
+            continue  # "the ex-congressman", "the indictment": not who said it, by name
+        who_a, who_b = stems(a.speaker), stems(b.speaker)
+        if not who_a or not who_b or who_a & who_b:
+            continue
+        if any(variants(name_key(x), name_key(y)) for x in a.speaker.split() for y in b.speaker.split()):
+            continue
+        said_a, said_b = a.stems - who_a - who_b, b.stems - who_a - who_b
+        if len(said_a & said_b) < ATTRIBUTION_SHARED or containment(said_a, said_b) < ATTRIBUTION_CONTEXT:
+            continue
+        sides = (
+            Side(value=a.speaker, refs=(a.ref,), words=a.speaker),
+            Side(value=b.speaker, refs=(b.ref,), words=b.speaker),
+        )
+        topic = f"Who said it: {a.speaker} vs {b.speaker}"
+        found.append(Finding("attribution", topic, sides, None, f"attribution:{a.ref}:{b.ref}"))
+    return found
+
+
+def _named(who: str) -> bool:
+    return any(any(ch.isupper() for ch in word) for word in who.split())
+
+
+def unique(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per set of cited sentences and kind, in the order given."""
+    out: list[Finding] = []
+    seen: set[tuple[str, frozenset[Ref]]] = set()
+    for f in findings:
+        key = (f.kind, frozenset(r for side in f.sides for r in side.refs))
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def folded_names(sentences: Sequence[SentenceInfo]) -> dict[str, frozenset[str]]:
+    by_article: dict[str, set[str]] = {}
+    for s in sentences:
+        by_article.setdefault(s.article_id, set()).update(name_key(n) for n in names(s.text))
+    return {k: frozenset(v) for k, v in by_article.items()}

@@ -1,0 +1,151 @@
+"""Names: spelling variants of one name across and within articles, and who a sentence says is speaking.
+
+Transliterations of one name (Geweran / Ghweran / Guweiran; al-Hasakeh / Hasaka / Hasakah) are
+one entity written differently: a discrepancy a reader cannot resolve alone. Inflections and
+derived words (Democrat / Democratic / Democrats, Iraq / Iraqi) are not spellings, and two similar
+names are taken for one only when they appear in like contexts (Scalise and Scalia are two people).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from summarizer.analysis.text import STOPWORDS, containment, stems
+from summarizer.claims import fold, names
+
+SPELLING_SIMILARITY = 80.0
+"""Names this similar (rapidfuzz ratio of the folded names) may be spellings of one name."""
+CLOSE_SPELLING = 90.0
+CLOSE_CONTEXT = 0.2
+"""Names this similar need less alike contexts (Hasakeh / Hasaka); Capito and Capitol still need some."""
+CONTEXT_OVERLAP = 0.3
+"""Least containment of content stems between a sentence of each spelling, so both name one thing."""
+_SUFFIXES = frozenset(
+    [
+        "s",
+        "es",
+        "'s",
+        "’s",
+        "ic",
+        "ics",
+        "ian",
+        "ians",
+        "an",
+        "ans",
+        "n",
+        "ns",
+        "i",
+        "is",
+        "ed",
+        "ing",
+        "er",
+        "ers",
+        "ese",
+        "ism",
+        "ist",
+        "ists",
+        "ite",
+        "ites",
+        "ly",
+        "al",
+        "ally",
+        "l",
+        "man",
+        "men",
+        "ie",
+        "y",
+        "e",
+    ]
+)
+"""What turns a word into another word (Democrat -> Democratic), not another spelling of it."""
+_PARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an)-")
+
+
+@dataclass(frozen=True)
+class NameUse:
+    name: str
+    article_id: str
+    sentence_id: str
+    context: frozenset[str]
+
+
+def name_key(name: str) -> str:
+    return _PARTICLE.sub("", fold(name))
+
+
+def variants(a: str, b: str) -> bool:
+    """Keys of two spellings of one name: similar, same initial, neither an inflection of the other."""
+    if a == b or not a or not b or a[0] != b[0] or fuzz.ratio(a, b) < SPELLING_SIMILARITY:
+        return False
+    stem = len(_common_prefix(a, b))
+    rest_a, rest_b = a[stem:], b[stem:]
+    # Democrat / Democratic / Democrats: one stem with English endings, not two spellings.
+    return not ((rest_a in _SUFFIXES or not rest_a) and (rest_b in _SUFFIXES or not rest_b))
+
+
+def _common_prefix(a: str, b: str) -> str:
+    size = 0
+    while size < min(len(a), len(b)) and a[size] == b[size]:
+        size += 1
+    return a[:size]
+
+
+def spelling_groups(uses: Sequence[NameUse]) -> list[list[NameUse]]:
+    """Groups of two or more spellings of one name, each spelling with its first use; like contexts only."""
+    first: dict[str, NameUse] = {}
+    contexts: dict[str, list[frozenset[str]]] = {}
+    for use in uses:
+        key = name_key(use.name)
+        if len(key) < 4 or key in STOPWORDS:
+            continue
+        first.setdefault(key, use)
+        contexts.setdefault(key, []).append(use.context)
+    keys = sorted(first)
+    groups: list[list[str]] = []
+    for key in keys:
+        for group in groups:
+            if any(variants(key, other) and _alike(key, other, contexts) for other in group):
+                group.append(key)
+                break
+        else:
+            groups.append([key])
+    return [[first[k] for k in group] for group in groups if len(group) >= 2]
+
+
+def _alike(a: str, b: str, contexts: dict[str, list[frozenset[str]]]) -> bool:
+    """Near-identical spellings (Hasakeh / Hasaka) stand on their own; less similar ones need like contexts."""
+    need = CLOSE_CONTEXT if fuzz.ratio(a, b) >= CLOSE_SPELLING else CONTEXT_OVERLAP
+    return any(containment(x, y) >= need for x in contexts[a] for y in contexts[b])
+
+
+def name_uses(text: str, article_id: str, sentence_id: str) -> list[NameUse]:
+    context = stems(text)
+    return [NameUse(n, article_id, sentence_id, context) for n in names(text) if n[:1].isupper()]
+
+
+_VERBS = r"(?:said|says|told|tweeted|wrote|added|warned|announced|noted|commented|argued|claimed|insisted|stated)"
+_BEFORE = re.compile(rf"(?P<who>(?:[A-Za-z][\w.'’-]*\s+){{0,4}}?[A-Za-z][\w.'’-]*)\s+(?:had\s+|has\s+)?{_VERBS}\b")
+# After the verb only for verbs that put the speaker last ("tweeted SDF spokesperson Farhad Shami"), never
+# "told" (its object is the listener).
+_AFTER = re.compile(r"\b(?:said|says|tweeted|added|warned|wrote)\s+(?P<who>(?:[A-Z][\w.'’-]*\s*){{1,4}})")
+_ACCORDING = re.compile(r"\baccording to (?P<who>(?:the\s+)?(?:[A-Za-z][\w.'’-]*\s*){1,4})")
+_PRONOUNS = frozenset(["he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this", "one"])
+
+
+def speaker(text: str) -> str | None:
+    """Who the sentence says is speaking ("Shami", "Prison officials", "the al-Monitor website"), if anyone."""
+    for pattern in (_ACCORDING, _AFTER, _BEFORE):
+        match = pattern.search(text)
+        if match is None:
+            continue
+        words = match.group("who").strip(" ,.").split()[-4:]
+        while words and words[0].lower() in STOPWORDS:
+            words = words[1:]  # "and current detainees in Hasakah" -> "current detainees in Hasakah"
+        if not words or words[-1].lower() in _PRONOUNS:
+            continue
+        return " ".join(words)  # the source's own words: the side's value is checked against them
+    return None

@@ -1,0 +1,143 @@
+"""The analysis as brief sections: discrepancies, timeline and consensus with citations resolved to exact spans.
+
+Every item is checked against its own sentences before it ships (``check``): a side's value must
+be in the sentences it cites, the sides of a discrepancy must differ in the values they give, and
+a timeline date must be resolvable from its sentence. An item that fails goes to ``dropped`` with
+its reason, as a model's claim would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
+from summarizer.analysis.model import Analysis, Dated, Finding, Ref
+from summarizer.claims import fold, unsupported
+from summarizer.schemas import BriefClaim, Citation, DiscrepancyOut, Dropped, Fact, SideOut, TimelineEntry
+from summarizer.segment import Article
+
+
+class Sentences:
+    """Resolves ``Ref``s to citations, and knows which kept facts cite each sentence."""
+
+    def __init__(self, articles: Sequence[Article], facts: Sequence[Fact] = ()) -> None:
+        self.articles = {a.id: a for a in articles}
+        self.year_hint = event_year_hint([a.doc.published for a in articles])
+        self.facts: dict[tuple[str, str], list[str]] = {}
+        for fact in facts:
+            for c in fact.citations:
+                self.facts.setdefault((c.article_id, c.sentence_id), []).append(fact.id)
+
+    def citation(self, ref: Ref) -> Citation:
+        sentence = self.articles[ref.article_id].sentence(ref.sentence_id)
+        assert sentence is not None, ref
+        return Citation(
+            article_id=ref.article_id,
+            sentence_id=sentence.id,
+            start=sentence.start,
+            end=sentence.end,
+            text=sentence.text,
+        )
+
+    def text(self, refs: Sequence[Ref]) -> str:
+        return "\n".join(self.citation(r).text for r in refs)
+
+    def fact_ids(self, refs: Sequence[Ref]) -> list[str]:
+        return list(dict.fromkeys(f for r in refs for f in self.facts.get((r.article_id, r.sentence_id), [])))
+
+
+def _side_text(refs: Sequence[Ref], sentences: Sentences) -> str:
+    """The side in the source's words: its first sentence (the rest are cited)."""
+    return " ".join(sentences.citation(refs[0]).text.split())
+
+
+def check_finding(finding: Finding, sentences: Sentences) -> str | None:
+    """Why ``finding`` must not ship, or None: each side's words in its sentences, and the sides differing."""
+    for side in finding.sides:
+        evidence = sentences.text(side.refs)
+        if side.words and fold(side.words) not in fold(evidence):
+            return f"the value {side.words!r} is not in the cited sentence(s) {', '.join(map(str, side.refs))}"
+    values = {fold(side.value) for side in finding.sides}
+    if len(values) < len(finding.sides):
+        return "its sides give the same value"
+    return None
+
+
+def check_dated(entry: Dated, sentences: Sentences) -> str | None:
+    """A timeline date must be what its sentence's own words resolve to (an anchored "a day earlier" excepted)."""
+    article = sentences.articles[entry.ref.article_id]
+    text = sentences.citation(entry.ref).text
+    if entry.words not in text:
+        return f"the date words {entry.words!r} are not in {entry.ref}"
+    if entry.iso is None:
+        return None
+    again = find_dates(
+        text, entry.ref.article_id, entry.ref.sentence_id, publication_day(article.doc.published), sentences.year_hint
+    )
+    same = [m for m in again if m.text == entry.words]
+    if same and all(m.iso != entry.iso for m in same) and any(m.iso for m in same):
+        return f"{entry.iso} is not what {entry.words!r} resolves to"
+    if not same:
+        return f"{entry.words!r} is not a date expression of {entry.ref}"
+    return None
+
+
+def discrepancies(analysis: Analysis, sentences: Sentences) -> tuple[list[DiscrepancyOut], list[Dropped]]:
+    out: list[DiscrepancyOut] = []
+    dropped: list[Dropped] = []
+    for i, finding in enumerate(analysis.discrepancies):
+        problem = check_finding(finding, sentences)
+        if problem:
+            where = f"analysis.discrepancies[{i}]"
+            dropped.append(Dropped(where=where, claim=finding.topic, reason=problem, cited=[]))
+            continue
+        sides = [
+            SideOut(
+                text=_side_text(side.refs, sentences),
+                citations=[sentences.citation(r) for r in side.refs],
+                facts=sentences.fact_ids(side.refs),
+                article_ids=list(dict.fromkeys(r.article_id for r in side.refs)),
+                value=side.value,
+                origin="analysis",
+            )
+            for side in finding.sides
+        ]
+        out.append(
+            DiscrepancyOut(topic=finding.topic, kind=finding.kind, sides=sides, note=finding.note, origin="analysis")
+        )
+    return out, dropped
+
+
+def timeline(analysis: Analysis, sentences: Sentences) -> tuple[list[TimelineEntry], list[Dropped]]:
+    out: list[TimelineEntry] = []
+    dropped: list[Dropped] = []
+    for i, entry in enumerate(analysis.timeline):
+        problem = check_dated(entry, sentences)
+        citation = sentences.citation(entry.ref)
+        if problem:
+            dropped.append(Dropped(where=f"analysis.timeline[{i}]", claim=citation.text, reason=problem, cited=[]))
+            continue
+        out.append(
+            TimelineEntry(
+                date=entry.words,
+                iso=entry.iso,
+                resolution=entry.resolution,
+                text=" ".join(citation.text.split()),
+                citations=[citation],
+                facts=sentences.fact_ids([entry.ref]),
+                origin="analysis",
+            )
+        )
+    return out, dropped
+
+
+def consensus(analysis: Analysis, sentences: Sentences) -> list[BriefClaim]:
+    out = []
+    for point in analysis.consensus:
+        citations = [sentences.citation(r) for r in point.refs]
+        text = min((" ".join(c.text.split()) for c in citations), key=len)
+        # The shorter sentence speaks for both; it must not carry a name or number the other lacks.
+        if any(unsupported(text, c.text) for c in citations):
+            continue
+        out.append(BriefClaim(text=text, citations=citations, facts=sentences.fact_ids(point.refs), origin="analysis"))
+    return out

@@ -1,0 +1,157 @@
+"""The cross-source analysis on small hand-written texts: dates, figures, names and each discrepancy kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from summarizer.analysis import analyse
+from summarizer.analysis.dates import find_dates
+from summarizer.analysis.names import name_uses, spelling_groups, variants
+from summarizer.analysis.quantities import find_quantities
+from summarizer.extractive import brief_articles
+from summarizer.load import Document, load
+from summarizer.segment import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+SATURDAY = dt.date(2022, 1, 22)
+
+
+def _iso(text: str, published: dt.date | None = SATURDAY, **kw: object) -> list[str | None]:
+    return [m.iso for m in find_dates(text, "a1", "s1", published, **kw)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        ("Forces on Thursday said they thwarted it.", SATURDAY, "2022-01-20"),  # weekday before publication
+        ("A source revealed on Saturday.", SATURDAY, "2022-01-22"),  # the publication day itself
+        ("The Senate is expected to vote on Tuesday.", SATURDAY, "2022-01-25"),  # future tense: the next one
+        ("It happened last Saturday.", SATURDAY, "2022-01-15"),
+        ("It was signed yesterday.", dt.date(2022, 3, 1), "2022-02-28"),  # month rollover
+        ("It ended on Friday.", dt.date(2022, 1, 2), "2021-12-31"),  # year boundary
+        ("The attack on Friday, January 21st.", SATURDAY, "2022-01-21"),
+        ("It began on the 22nd of January.", SATURDAY, "2022-01-22"),
+        ("It was on December 30.", dt.date(2022, 1, 3), "2021-12-30"),  # a day and month before publication
+        ("On Jan. 3, 2019, it began.", SATURDAY, "2019-01-03"),
+        ("He won in June 2017.", SATURDAY, "2017-06-01/2017-06-30"),
+        ("He won last year.", SATURDAY, "2021-01-01/2021-12-31"),
+    ],
+)
+def test_dates_resolve_against_the_publication_day(text: str, published: dt.date, expected: str) -> None:
+    assert _iso(text, published) == [expected]
+
+
+def test_a_day_earlier_counts_from_the_date_before_it() -> None:
+    assert _iso("A day earlier, the House voted.", previous=dt.date(2022, 1, 19)) == ["2022-01-18"]
+    assert _iso("A day earlier, the House voted.", previous=None) == [None]
+
+
+def test_an_undated_article_leaves_relative_dates_unresolved_and_borrows_a_year_only() -> None:
+    weekday = find_dates("They said on Thursday it was over.", "a2", "s1", None)
+    assert [(m.iso, m.resolution) for m in weekday] == [(None, "unresolved")]
+    borrowed = find_dates("The attack on January 21st.", "a2", "s1", None, SATURDAY)
+    assert [(m.iso, m.resolution) for m in borrowed] == [("2022-01-21", "year-inferred")]
+    assert "dated articles" in borrowed[0].how
+
+
+def test_may_and_march_are_verbs_unless_a_day_follows() -> None:
+    assert _iso("They may march on the capital.") == []
+    assert _iso("They marched on May 3.") == ["2022-05-03"] or _iso("They marched on May 3.") == ["2021-05-03"]
+
+
+def test_quantities_know_what_they_count_and_their_qualifier() -> None:
+    (q,) = find_quantities("The facility held more than 5,000 ISIS members.", "a1", "s1", [])
+    assert (q.words, q.unit, q.qualifier, q.exact) == ("more than 5,000", "member", "more than", False)
+    (dollars,) = find_quantities("He spent $750,000 in campaign funds.", "a1", "s1", [])
+    assert (dollars.unit, dollars.value) == ("dollars", 750000)
+    (vague,) = find_quantities("Several inmates were killed.", "a1", "s1", [])
+    assert vague.unit == "dead" and not vague.exact
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("more than 100 votes", "134 votes", True),
+        ("about 300 dead", "320 dead", True),
+        ("several dead", "322 dead", False),
+    ],
+)
+def test_qualifiers_decide_whether_two_figures_agree(a: str, b: str, agree: bool) -> None:
+    (qa,) = find_quantities(a, "a1", "s1", [])
+    (qb,) = find_quantities(b, "a2", "s1", [])
+    assert qa.agrees(qb) is agree
+
+
+def test_transliterations_are_spellings_and_inflections_are_not() -> None:
+    assert variants("geweran", "ghweran") and variants("hasaka", "hasakah")
+    for a, b in [("democrat", "democratic"), ("democratic", "democrats"), ("republican", "republicans"),
+                 ("iraq", "iraqi"), ("congress", "congressman")]:  # fmt: skip
+        assert not variants(a, b), (a, b)
+    uses = [*name_uses("Justice Scalia wrote the opinion on the court.", "a1", "s1"),
+            *name_uses("Rep. Scalise was shot at the baseball practice.", "a2", "s1")]  # fmt: skip
+    assert spelling_groups(uses) == []  # similar names in unlike contexts are two people
+
+
+def _articles(*bodies: tuple[str, str | None]) -> list:  # type: ignore[type-arg]
+    docs = [Document(title=f"T{i}", text=body, origin=f"t{i}", published=pub) for i, (body, pub) in enumerate(bodies)]
+    return prepare(docs)
+
+
+def _kinds(articles: list) -> dict[str, list[list[str]]]:  # type: ignore[type-arg]
+    found: dict[str, list[list[str]]] = {}
+    for f in analyse(articles).discrepancies:
+        found.setdefault(f.kind, []).append([s.value for s in f.sides])
+    return found
+
+
+def test_each_discrepancy_kind_on_small_texts() -> None:
+    articles = _articles(
+        (
+            "Kurdish-led forces said on Thursday that they thwarted a prison break at the Geweran prison.\n\n"
+            "Several inmates were killed, residents said.\n\n"
+            "Prison officials in Hasakah told Al-Monitor that the group offers large sums of money to poor young men.",
+            "2022-01-22",
+        ),
+        (
+            "Detainees led an attack on the prison in the Ghweran neighborhood on Friday, January 21st.\n\n"
+            "The death toll from the prison break has reached 322.\n\n"
+            "Among them are 246 members, 79 guards and seven civilians.\n\n"
+            "A number of prisoners managed to escape from the Ghweran prison during the break.\n\n"
+            "The Al-Monitor website commented that the group offers large sums of money to poor young men.",
+            "2022-01-22",
+        ),
+    )
+    kinds = _kinds(articles)
+    assert ["Geweran", "Ghweran"] in kinds["spelling"]
+    assert kinds["arithmetic"] == [["322", "246 + 79 + seven = 332"]]
+    assert kinds["date"] == [["2022-01-20 (on Thursday)", "2022-01-21 (Friday, January 21st)"]]
+    assert kinds["outcome"] == [["thwarted", "managed to escape"]]
+    assert ["Several", "322"] in kinds["figure"]
+    assert kinds["attribution"] == [["Prison officials in Hasakah", "Al-Monitor website"]]
+
+
+def test_like_texts_with_different_things_counted_are_no_discrepancy() -> None:
+    articles = _articles(
+        ("Pelosi won 134 votes in the caucus election on Wednesday.\n\nDemocrats gained six seats.", "2016-11-30"),
+        ("Ryan received 63 votes in the caucus election on Wednesday.\n\nThe Democrats gained 6 seats.", "2016-11-30"),
+    )
+    assert _kinds(articles) == {}
+
+
+def test_the_seed_brief_has_typed_cited_discrepancies_and_a_dated_timeline() -> None:
+    brief = brief_articles(prepare(load([str(ROOT / "examples/hasakah")])))
+    kinds = {d.kind for d in brief.discrepancies}
+    assert {"spelling", "arithmetic", "date", "outcome"} <= kinds
+    for d in brief.discrepancies:
+        for side in d.sides:
+            assert side.value and side.citations and side.origin == "analysis"
+            article = next(a for a in brief.articles if a.id == side.citations[0].article_id)
+            c = side.citations[0]
+            assert article.text[c.start : c.end] == c.text
+    thursday = next(t for t in brief.timeline if "Thursday" in t.date and t.citations[0].sentence_id == "s4")
+    assert (thursday.iso, thursday.resolution) == ("2022-01-20", "relative")
+    dated = [t.iso.split("/")[0] for t in brief.timeline if t.iso]
+    assert dated == sorted(dated)
