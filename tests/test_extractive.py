@@ -77,9 +77,9 @@ def test_discrepancies_from_different_figures_and_spellings() -> None:
             "The flood in Geweran killed 15 people on Tuesday, officials said.",
         )
     )
-    topics = {d.topic for d in brief.discrepancies}
-    assert "Geweran / Ghweran" in topics
-    assert any("12" in t and "15" in t for t in topics)
+    topics = {d.kind: d.topic for d in brief.discrepancies}
+    assert "Geweran / Ghweran" in topics["spelling"]
+    assert "12" in topics["figure"] and "15" in topics["figure"]
     for d in brief.discrepancies:
         assert {side.article_ids[0] for side in d.sides} == {"a1", "a2"}
 
