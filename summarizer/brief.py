@@ -147,8 +147,8 @@ def with_analysis(parts: BriefParts, articles: Sequence[Article], facts: Sequenc
     sentences = analysed.Sentences(articles, facts)
     found, dropped = analysed.discrepancies(analysis, sentences)
     dated, dropped_dates = analysed.timeline(analysis, sentences)
-    agreed = analysed.consensus(analysis, sentences)
-    parts.dropped.extend([*dropped, *dropped_dates])
+    agreed, dropped_points = analysed.consensus(analysis, sentences)
+    parts.dropped.extend([*dropped, *dropped_dates, *dropped_points])
 
     def cited(citations: Iterable[Any]) -> frozenset[tuple[str, str]]:
         return frozenset((c.article_id, c.sentence_id) for c in citations)

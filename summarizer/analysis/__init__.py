@@ -24,6 +24,7 @@ from summarizer.analysis.findings import (
     date_findings,
     figure_findings,
     folded_names,
+    name_findings,
     outcome_findings,
     sentence_info,
     spelling_findings,
@@ -65,6 +66,7 @@ def analyse(articles: Sequence[Article]) -> Analysis:
         by_article.setdefault(info.article_id, []).append(info)
     findings: list[Finding] = [
         *spelling_findings(infos),
+        *name_findings(infos),
         *arithmetic_findings(by_article),
         *date_findings(infos),
         *outcome_findings(infos),

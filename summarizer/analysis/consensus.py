@@ -1,42 +1,86 @@
-"""Points two or more articles make: one sentence from each, saying much the same with the same names and numbers."""
+"""Points two or more articles make, anchored on what they share: a figure, a distinctive name or word.
+
+News sentences that agree rarely agree word for word: one says Brat spent "just over $200,000"
+in a long sentence about his campaign, another gives "$200,000" in a sentence about Cantor's
+money. So a point starts from an anchor, a figure or a distinctive word (one that few sentences
+of the event use) found in sentences of two or more articles, and takes from each article the
+sentence that shares the most anchors with the others. Sentences that use the same words with
+different figures are a possible discrepancy, never agreement. Pairs come from an index of the
+anchors, so the work grows with the shared anchors, not with the square of the sentences.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 
 from summarizer.analysis.findings import SentenceInfo
-from summarizer.analysis.model import Agreement
-from summarizer.analysis.text import containment, overlap
+from summarizer.analysis.model import Agreement, Ref
+from summarizer.analysis.text import containment
 
-AGREEMENT = 0.5
-"""Least containment of content stems for two sentences to make the same point."""
-MIN_SHARED = 4
-MAX_POINTS = 8
+RARE = 6
+"""A word in at most this many sentences of the event is distinctive enough to anchor a point."""
+MAX_POINTS = 16
+MAX_USES = 3
+"""A lead sentence states several agreed points; it may back this many."""
+MIN_SCORE = 1.0
+
+
+def _anchors(info: SentenceInfo, rare: frozenset[str]) -> set[str]:
+    numbers = {f"#{format(q.value.normalize(), 'f')}" for q in info.quantities if q.exact and q.value >= 3}
+    return numbers | (info.stems & rare)
+
+
+def _conflict(a: SentenceInfo, b: SentenceInfo) -> bool:
+    """The same thing counted differently: a possible discrepancy, not agreement."""
+    for qa, qb in itertools.product(a.quantities, b.quantities):
+        if qa.unit and qa.unit == qb.unit and not qa.agrees(qb):
+            values_a: set[Decimal] = {q.value for q in a.quantities if q.unit == qa.unit}
+            values_b: set[Decimal] = {q.value for q in b.quantities if q.unit == qb.unit}
+            if not values_a & values_b:
+                return True
+    return False
 
 
 def agreements(sentences: Sequence[SentenceInfo]) -> list[Agreement]:
-    pairs = []
-    for a, b in itertools.combinations(sentences, 2):
-        if a.article_id == b.article_id:
+    frequency = Counter(stem for info in sentences for stem in info.stems)
+    rare = frozenset(stem for stem, n in frequency.items() if n <= RARE and len(stem) >= 4)
+    anchors = {info.ref: _anchors(info, rare) for info in sentences}
+    by_anchor: dict[str, list[SentenceInfo]] = defaultdict(list)
+    for info in sentences:
+        for anchor in anchors[info.ref]:
+            by_anchor[anchor].append(info)
+    candidates: dict[frozenset[Ref], tuple[float, tuple[Ref, ...], frozenset[str]]] = {}
+    for holders in by_anchor.values():
+        articles = {h.article_id for h in holders}
+        if len(articles) < 2:
             continue
-        shared = a.stems & b.stems
-        score = containment(a.stems, b.stems)
-        if len(shared) < MIN_SHARED or score < AGREEMENT:
+        members: list[SentenceInfo] = []
+        for article in sorted(articles):
+            own = [h for h in holders if h.article_id == article]
+            others = set().union(*(anchors[h.ref] for h in holders if h.article_id != article))
+            members.append(max(own, key=lambda h: (len(anchors[h.ref] & others), -h.order)))
+        if any(_conflict(a, b) for a, b in itertools.combinations(members, 2)):
             continue
-        amounts_a = {q.value for q in a.quantities if q.exact}
-        amounts_b = {q.value for q in b.quantities if q.exact}
-        if amounts_a and amounts_b and not amounts_a & amounts_b:
-            continue  # the same words with other numbers: a possible discrepancy, not agreement
-        pairs.append((score + overlap(a.stems, b.stems), a, b))
+        shared = frozenset(set.intersection(*(anchors[m.ref] for m in members)))
+        if len(shared) < 2 and not any(a.startswith("#") for a in shared):
+            continue  # one shared word is a coincidence as often as a point; a shared figure is not
+        words = min(containment(a.stems, b.stems) for a, b in itertools.combinations(members, 2))
+        score = len(shared) * 0.5 + len(members) * 0.25 + words
+        key = frozenset(m.ref for m in members)
+        if score >= MIN_SCORE and (key not in candidates or candidates[key][0] < score):
+            candidates[key] = (score, tuple(m.ref for m in members), shared)
     points: list[Agreement] = []
-    used: set[object] = set()
-    for score, a, b in sorted(pairs, key=lambda p: (-p[0], str(p[1].ref), str(p[2].ref))):
-        if a.ref in used or b.ref in used:
+    uses: Counter[Ref] = Counter()
+    covered: set[frozenset[str]] = set()
+    for score, refs, shared in sorted(candidates.values(), key=lambda c: (-c[0], [str(r) for r in c[1]])):
+        if any(uses[r] >= MAX_USES for r in refs) or shared in covered:
             continue
-        used.update((a.ref, b.ref))
-        values = tuple(sorted(a.names & b.names))
-        points.append(Agreement(refs=(a.ref, b.ref), values=values, score=round(score, 3)))
+        uses.update(refs)
+        covered.add(shared)
+        points.append(Agreement(refs=refs, values=tuple(sorted(shared)), score=round(score, 3)))
         if len(points) >= MAX_POINTS:
             break
     return points

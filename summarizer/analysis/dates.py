@@ -128,8 +128,14 @@ def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
     return _month_day(month, day, reference.year)
 
 
-FUTURE_REACH = 40
-"""A future cue this close before the weekday governs it; farther off it belongs to another clause."""
+_PAST_BETWEEN = re.compile(r"\b(?:after|ago|earlier|last|since|when)\b", re.IGNORECASE)
+
+
+def _future(before: str) -> bool:
+    """A future cue before the weekday that no past marker follows: "is expected to begin ... followed by the
+    House on Thursday" looks ahead; "will become law after voting ... Wednesday" does not."""
+    cues = list(_FUTURE.finditer(before))
+    return bool(cues) and not _PAST_BETWEEN.search(before[cues[-1].end() :])
 
 
 def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date) -> tuple[dt.date, str]:
@@ -140,9 +146,7 @@ def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date)
     if prefix == "last":
         days = back or 7
         return published - dt.timedelta(days=days), f"last {name}, counted back from publication on {published}"
-    if prefix == "next" or (
-        prefix != "this" and back != 0 and _FUTURE.search(sentence[max(at - FUTURE_REACH, 0) : at])
-    ):
+    if prefix == "next" or (prefix != "this" and back != 0 and _future(sentence[:at])):
         days = ahead or 7
         return published + dt.timedelta(days=days), f"the {name} after publication on {published} (future tense)"
     return published - dt.timedelta(days=back), f"the {name} on or before publication on {published}"

@@ -18,7 +18,7 @@ from summarizer.analysis.dates import DateMention
 from summarizer.analysis.model import Finding, Ref, Side
 from summarizer.analysis.names import name_key, name_uses, speaker, spelling_groups, variants
 from summarizer.analysis.quantities import Quantity
-from summarizer.analysis.text import containment, stems
+from summarizer.analysis.text import STOPWORDS, containment, stems
 from summarizer.claims import names
 
 GENERIC_UNITS = frozenset({"", "years", "months", "weeks", "days", "percent", "time", "point", "thing", "way"})
@@ -28,6 +28,11 @@ DATE_CONTEXT = 0.25
 _ANCHORED = ("counted from 1", "counted from 2")
 """Dates counted from another date ("a day after"): too easily anchored to the wrong one to contradict anything."""
 DATE_SHARED = 1
+MAX_DATE_GAP = 7
+ACTOR_DATE_CONTEXT = 0.15
+"""Less context is needed when both dates follow the same name ("the House on Thursday" / "the House ... Wednesday")."""
+YEAR_CONTEXT = 0.3
+"""Least containment of the words around two "since YEAR" dates for them to date one thing."""
 """Content words two dates' surroundings must share to be dates of one event."""
 OUTCOME_CONTEXT = 0.15
 ATTRIBUTION_CONTEXT = 0.6
@@ -158,6 +163,134 @@ def _spread(refs: Sequence[Ref], per_article: int = 2, limit: int = 4) -> list[R
     return out
 
 
+# -- first names ----------------------------------------------------------------------------------
+# A lookahead, so "Representative James E. Clyburn" yields "James E. Clyburn" after "Representative James".
+_PERSON = re.compile(r"(?=\b([A-Z][a-z]{1,15})\s+(?:[A-Z]\.\s+)?([A-Z][^\W\d_]{2,}(?:['’-][^\W\d_]+)?))")
+_NOT_FIRST = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "Of",
+        "For",
+        "From",
+        "By",
+        "With",
+        "As",
+        "And",
+        "But",
+        "Or",
+        "If",
+        "When",
+        "While",
+        "After",
+        "Before",
+        "Since",
+        "Until",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "Rep",
+        "Sen",
+        "Gov",
+        "Gen",
+        "Lt",
+        "Col",
+        "Sgt",
+        "Capt",
+        "President",
+        "Senator",
+        "Representative",
+        "Speaker",
+        "Leader",
+        "Judge",
+        "Justice",
+        "House",
+        "Senate",
+        "New",
+        "North",
+        "South",
+        "East",
+        "West",
+        "Former",
+        "Democratic",
+        "Republican",
+        "Democrat",
+        "GOP",
+        "Vice",
+        "Chief",
+        "Special",
+        "Agent",
+        "Officer",
+        "Mount",
+        "Lake",
+        "Fort",
+        "Saint",
+        "San",
+        "Santa",
+        "Los",
+        "Las",
+        "El",
+        "La",
+        "Le",
+        "De",
+        "Del",
+        "Van",
+        "Von",
+    ]
+)
+
+
+def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """One surname with two first names that share an initial (David / Dave Brat, Linda / Loretta Sanchez)."""
+    by_surname: dict[str, dict[str, list[tuple[SentenceInfo, str]]]] = {}
+    # Words the articles also write in lower case are words, not names ("Majority Leader", "Sexual Harassment").
+    common = {w for info in sentences for w in re.findall(r"\b[a-z][a-z'’-]+\b", info.text)}
+    for info in sentences:
+        for match in _PERSON.finditer(info.text):
+            first, last = match.group(1), match.group(2)
+            if first in _NOT_FIRST or first.lower() in _DATE_WORDS or first.lower() in STOPWORDS:
+                continue
+            if first.lower() in common or last.lower() in common:
+                continue
+            words = info.text[match.start(1) : match.end(2)]
+            by_surname.setdefault(name_key(last), {}).setdefault(first, []).append((info, words))
+    found = []
+    for surname, firsts in sorted(by_surname.items()):
+        initials: dict[str, list[str]] = {}
+        for first in firsts:
+            initials.setdefault(first[0], []).append(first)
+        for group in initials.values():
+            if len(group) < 2 or not any(
+                {i.article_id for i, _ in firsts[x]} != {i.article_id for i, _ in firsts[y]}
+                for x, y in itertools.combinations(group, 2)
+            ):
+                continue
+            sides = tuple(
+                Side(
+                    value=firsts[first][0][1],
+                    refs=tuple(_spread([i.ref for i, _ in firsts[first]])),
+                    words=firsts[first][0][1],
+                )
+                for first in sorted(
+                    group, key=lambda f: min(i.order + 1000 * int(i.article_id[1:]) for i, _ in firsts[f])
+                )
+            )[:4]
+            topic = "One person, two first names: " + " / ".join(side.value for side in sides)
+            note = "possibly a short form of the same name" if _short_form(group) else None
+            found.append(Finding("name", topic, sides, note, f"name:{surname}:{'/'.join(sorted(group))}"))
+    return found
+
+
+def _short_form(firsts: Sequence[str]) -> bool:
+    """Dave / David, Zack / Zachary: the shorter shares the longer's first three letters."""
+    return any(a[:3].lower() == b[:3].lower() for a, b in itertools.combinations(firsts, 2))
+
+
 # -- figures --------------------------------------------------------------------------------------
 def _exclusive_names(a: SentenceInfo, b: SentenceInfo, article_names: dict[str, frozenset[str]]) -> bool:
     """A name in one sentence that the other article never mentions: likely a different event (Diyala, not Hasakah)."""
@@ -175,10 +308,39 @@ def _nearest_name(info: SentenceInfo, quantity: Quantity) -> str | None:
     return name_key(before[-1]) if before else None
 
 
+LOCAL_AFTER = 60
+"""Characters after a figure that say what it is the figure of ("$43,350 gold-plated men's Rolex watch")."""
+
+
+def _local_names(info: SentenceInfo, quantity: Quantity) -> frozenset[str]:
+    at = info.text.find(quantity.words)
+    if at < 0:
+        return frozenset()
+    after = info.text[at + len(quantity.words) : at + len(quantity.words) + LOCAL_AFTER]
+    after = re.split(r"[,;]| and (?=\$|\d)", after)[0]  # up to the next item of a list
+    return frozenset(name_key(n) for n in names(after) if len(name_key(n)) > 2 and n.lower() not in _DATE_WORDS)
+
+
+_UP = re.compile(r"\b(?:gain(?:ed|s)?|picked up|pick up|won|wins|add(?:ed|s)?|rose|rise|increase[ds]?|grew)\b", re.I)
+_DOWN = re.compile(r"\b(?:lost|lose|loses|fell|fall|drop(?:ped|s)?|decrease[ds]?|cut|shed)\b", re.I)
+
+
+def _direction(info: SentenceInfo, quantity: Quantity) -> int:
+    """+1 for a gain ("picked up six seats"), -1 for a loss ("lost nearly 60 seats"), 0 for a plain count."""
+    at = info.text.find(quantity.words)
+    before = info.text[max(at - 30, 0) : max(at, 0)]
+    return (1 if _UP.search(before) else 0) - (1 if _DOWN.search(before) else 0)
+
+
+def _counted(sentences: Sequence[SentenceInfo]) -> list[SentenceInfo]:
+    return [s for s in sentences if any(q.unit not in GENERIC_UNITS for q in s.quantities)]
+
+
 def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, frozenset[str]]) -> list[Finding]:
+    """Figures that count the same thing about the same subject, and disagree even allowing for qualifiers."""
     found: dict[tuple[Ref, Ref], Finding] = {}
-    for a, b in itertools.combinations(sentences, 2):
-        if a.article_id == b.article_id or not a.quantities or not b.quantities:
+    for a, b in itertools.combinations(_counted(sentences), 2):
+        if a.article_id == b.article_id:
             continue
         for qa, qb in itertools.product(a.quantities, b.quantities):
             if qa.unit != qb.unit or qa.unit in GENERIC_UNITS or qa.agrees(qb):
@@ -187,13 +349,7 @@ def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, 
                 q.agrees(qa) for q in b.quantities if q.unit == qa.unit
             ):
                 continue  # the other sentence gives this figure too: they list different things
-            casualty = qa.unit in ("dead", "injured")
-            if not casualty and containment(a.stems, b.stems) < FIGURE_CONTEXT:
-                continue
-            name_a, name_b = _nearest_name(a, qa), _nearest_name(b, qb)
-            if not casualty and not (name_a and name_b and (name_a == name_b or variants(name_a, name_b))):
-                continue  # 134 votes for Pelosi, 63 for Ryan; $200,000 raised by Brat, $5.4 million by Cantor
-            if _exclusive_names(a, b, article_names) or not (casualty or _shared_names(a, b)):
+            if not _same_count(a, qa, b, qb, article_names):
                 continue
             later = _later(a, b)
             note = None
@@ -208,6 +364,23 @@ def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, 
             topic = f"How many ({qa.unit}): {qa.words} vs {qb.words}"
             found.setdefault((a.ref, b.ref), Finding("figure", topic, sides, note, f"figure:{qa.unit}:{a.ref}:{b.ref}"))
     return list(found.values())
+
+
+def _same_count(
+    a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity, article_names: dict[str, frozenset[str]]
+) -> bool:
+    """Two figures of one thing: the same named item right after them, or one subject in like sentences."""
+    if _direction(a, qa) * _direction(b, qb) < 0:
+        return False  # six seats gained, nearly 60 lost: two changes, not one count
+    if _local_names(a, qa) & _local_names(b, qb):
+        return True  # "$5,587.75 vacation at the Martha's Vineyard Holistic Retreat" / "$5,687.75 on Martha's ..."
+    casualty = qa.unit in ("dead", "injured")
+    if not casualty and containment(a.stems, b.stems) < FIGURE_CONTEXT:
+        return False
+    name_a, name_b = _nearest_name(a, qa), _nearest_name(b, qb)
+    if not casualty and not (name_a and name_b and (name_a == name_b or variants(name_a, name_b))):
+        return False  # 134 votes for Pelosi, 63 for Ryan; $200,000 raised by Brat, $5.4 million by Cantor
+    return not _exclusive_names(a, b, article_names) and (casualty or _shared_names(a, b))
 
 
 def _later(a: SentenceInfo, b: SentenceInfo) -> SentenceInfo | None:
@@ -249,38 +422,118 @@ def arithmetic_findings(by_article: dict[str, list[SentenceInfo]]) -> list[Findi
 
 
 # -- dates ----------------------------------------------------------------------------------------
+def _actor(info: SentenceInfo, mention: DateMention) -> str | None:
+    """The name just before a date ("the House on Thursday", "the House ... to override Wednesday")."""
+    before = names(info.text[max(mention.start - EVENT_WINDOW, 0) : mention.start])
+    before = [n for n in before if n.lower() not in _DATE_WORDS]
+    return name_key(before[-1]) if before else None
+
+
+_DATE_WORDS = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
 def date_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """One event dated differently by two sources, once both dates are resolved to the calendar."""
+    dated = [s for s in sentences if any(d.first is not None for d in s.dates)]
     found = []
     seen: set[tuple[str, str]] = set()
-    for a, b in itertools.combinations(sentences, 2):
-        if a.article_id == b.article_id:
+    for a, b in itertools.combinations(dated, 2):
+        if a.article_id == b.article_id or (str(a.ref), str(b.ref)) in seen:
             continue
-        days_a = [d for d in a.dates if d.is_day and not d.how.startswith(_ANCHORED)]
-        days_b = [d for d in b.dates if d.is_day and not d.how.startswith(_ANCHORED)]
-        if not days_a or not days_b or any(x.first == y.first for x in days_a for y in days_b):
+        pair = _day_pair(a, b) or _year_pair(a, b)
+        if pair is None:
             continue
-        if containment(a.stems, b.stems) < DATE_CONTEXT or not _shared_names(a, b):
-            continue
-        pairs = [
-            (x, y)
-            for x in days_a
-            for y in days_b
-            if _dated_events(a, x) & _dated_events(b, y) and len(_window(a, x) & _window(b, y)) >= DATE_SHARED
-        ]
-        if not pairs:
-            continue
-        da, db = pairs[0]
-        pair = (str(a.ref), str(b.ref))
-        if pair in seen:
-            continue
-        seen.add(pair)
+        seen.add((str(a.ref), str(b.ref)))
+        da, db = pair
         sides = (
             Side(value=f"{da.iso} ({da.text})", refs=(a.ref,), words=da.text),
             Side(value=f"{db.iso} ({db.text})", refs=(b.ref,), words=db.text),
         )
         topic = f"When it happened: {da.iso} ({da.text}) vs {db.iso} ({db.text})"
-        found.append(Finding("date", topic, sides, None, f"date:{a.ref}:{b.ref}"))
+        later = _later(a, b)
+        note = None
+        if later is not None:
+            note = f"{later.article_id} was published later: the earlier report may give a plan or a first account"
+        found.append(Finding("date", topic, sides, note, f"date:{a.ref}:{b.ref}"))
     return found
+
+
+def _event_days(info: SentenceInfo) -> list[DateMention]:
+    """Days that date something that happened: not counted from another date, not a deadline ("until Feb. 15")."""
+    return [
+        d
+        for d in info.dates
+        if d.is_day and not d.how.startswith(_ANCHORED) and not _BOUND.search(info.text[max(d.start - 12, 0) : d.start])
+    ]
+
+
+_BOUND = re.compile(r"\b(?:until|through|till|by|before|after|deadline|ahead of)\s*(?:the\s*)?$", re.I)
+
+
+def _day_pair(a: SentenceInfo, b: SentenceInfo) -> tuple[DateMention, DateMention] | None:
+    days_a, days_b = _event_days(a), _event_days(b)
+    if not days_a or not days_b or not _shared_names(a, b):
+        return None
+    context = containment(a.stems, b.stems)
+    for x, y in itertools.product(days_a, days_b):
+        if not _near(x, y) or not _events(a) & _events(b) or context < ACTOR_DATE_CONTEXT:
+            continue
+        actor_x, actor_y = _actor(a, x), _actor(b, y)
+        if actor_x and actor_x == actor_y and not any(z.first == y.first and _actor(a, z) == actor_x for z in days_a):
+            return x, y  # the House on Thursday vs the House on Wednesday, whatever else each sentence dates
+    if context < DATE_CONTEXT or any(x.first == y.first for x in days_a for y in days_b):
+        return None
+    for x, y in itertools.product(days_a, days_b):
+        if (
+            _near(x, y)
+            and _dated_events(a, x) & _dated_events(b, y)
+            and len(_window(a, x) & _window(b, y)) >= DATE_SHARED
+        ):
+            return x, y
+    return None
+
+
+def _near(x: DateMention, y: DateMention) -> bool:
+    """Different days at most ``MAX_DATE_GAP`` apart: further apart, two dates are of two events far more often."""
+    assert x.first is not None and y.first is not None
+    return 0 < abs((x.first - y.first).days) <= MAX_DATE_GAP
+
+
+_SINCE = re.compile(r"\b(since|in)\s+((?:19|20)\d\d)\b", re.I)
+
+
+def _year_pair(a: SentenceInfo, b: SentenceInfo) -> tuple[DateMention, DateMention] | None:
+    """ "Has led since 2002" vs "has led since 2003": one start, two years."""
+    years_a = [d for d in a.dates if d.resolution == "explicit" and not d.is_day and d.text.lower().startswith("since")]
+    years_b = [d for d in b.dates if d.resolution == "explicit" and not d.is_day and d.text.lower().startswith("since")]
+    for x, y in itertools.product(years_a, years_b):
+        if x.first == y.first:
+            continue
+        if containment(_window(a, x), _window(b, y)) >= YEAR_CONTEXT and _shared_names(a, b):
+            return x, y
+    return None
 
 
 # -- outcomes and attributions --------------------------------------------------------------------

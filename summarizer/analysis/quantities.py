@@ -118,9 +118,11 @@ def _unit(tail: str, sentence: str, currency: bool, percent: bool) -> str:
         if word[:1].isupper():
             continue  # "246 ISIS members": the name qualifies the noun after it
         return low[:-1] if low.endswith("s") and not low.endswith("ss") else low
+    if words:
+        return ""  # "a half-dozen Republicans who voted": not a count of votes
     for name, pattern in _SENTENCE_UNITS:
         if pattern.search(sentence):
-            return name
+            return name  # "the death toll has reached 322."
     return ""
 
 

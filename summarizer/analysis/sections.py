@@ -131,13 +131,83 @@ def timeline(analysis: Analysis, sentences: Sentences) -> tuple[list[TimelineEnt
     return out, dropped
 
 
-def consensus(analysis: Analysis, sentences: Sentences) -> list[BriefClaim]:
-    out = []
-    for point in analysis.consensus:
+def consensus(analysis: Analysis, sentences: Sentences) -> tuple[list[BriefClaim], list[Dropped]]:
+    """Each point in the words of a member sentence that the other members support on their own (every name and
+    number of it in them); failing that, the words all its sentences share, in the order of the shortest. A
+    point whose wording is not supported by two articles is dropped, visibly."""
+    out: list[BriefClaim] = []
+    dropped: list[Dropped] = []
+    for i, point in enumerate(analysis.consensus):
         citations = [sentences.citation(r) for r in point.refs]
-        text = min((" ".join(c.text.split()) for c in citations), key=len)
-        # The shorter sentence speaks for both; it must not carry a name or number the other lacks.
-        if any(unsupported(text, c.text) for c in citations):
+        text = _whole_sentence(citations) or _shared_words(citations)
+        backing = [c for c in citations if text and not unsupported(text, c.text)]
+        if len({c.article_id for c in backing}) < 2:
+            reason = "its wording is not supported by two articles' sentences on their own"
+            dropped.append(Dropped(where=f"analysis.consensus[{i}]", claim=text, reason=reason, cited=[]))
             continue
-        out.append(BriefClaim(text=text, citations=citations, facts=sentences.fact_ids(point.refs), origin="analysis"))
-    return out
+        refs = [Ref(c.article_id, c.sentence_id) for c in backing]
+        out.append(BriefClaim(text=text, citations=backing, facts=sentences.fact_ids(refs), origin="analysis"))
+    return out, dropped
+
+
+def _whole_sentence(citations: Sequence[Citation]) -> str | None:
+    """The member sentence most other members support, if another member supports it at all."""
+    best, backers = None, 1
+    for candidate in sorted(citations, key=lambda c: len(c.text)):
+        count = sum(1 for c in citations if c is candidate or not unsupported(candidate.text, c.text))
+        if count > backers:
+            best, backers = candidate, count
+    return " ".join(best.text.split()) if best is not None else None
+
+
+def _shared_words(citations: Sequence[Citation]) -> str:
+    """The runs of words of the shortest sentence that every cited sentence also uses, joined by "…"."""
+    shortest = min(citations, key=lambda c: len(c.text))
+    common = set.intersection(*({w.lower().strip(_EDGE) for w in c.text.split()} for c in citations))
+    runs: list[list[str]] = [[]]
+    for word in shortest.text.split():
+        bare = word.strip(_EDGE)
+        if bare and bare.lower() in common:
+            runs[-1].append(bare)
+        elif runs[-1]:
+            runs.append([])
+    phrases = [" ".join(run) for run in runs if run and not all(w.lower() in _FILLER for w in run)]
+    if sum(len(p.split()) for p in phrases) < MIN_SHARED_WORDS:
+        return ""
+    return "reported alike: … " + " … ".join(dict.fromkeys(phrases)) + " …"  # lower case: a capital reads as a name
+
+
+MIN_SHARED_WORDS = 3
+"""Fewer shared words than this say too little to be a point ("… remains …")."""
+_EDGE = ".,;:!?\"'“”‘’()[]—–-"
+_FILLER = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "that",
+        "this",
+        "it",
+        "its",
+    ]
+)
