@@ -13,6 +13,7 @@ from summarizer.schemas.llm import (
     DiscrepancySide,
     ExtractedEntity,
     ExtractedFact,
+    Review,
     TimelineItem,
 )
 from summarizer.schemas.output import (
@@ -55,6 +56,7 @@ __all__ = [
     "ExtractedFact",
     "Fact",
     "Mention",
+    "Review",
     "RunInfo",
     "SentenceOut",
     "SideOut",

@@ -158,6 +158,15 @@ class TimelineItem(_Strict):
     """What happened then."""
 
 
+class Review(_Strict):
+    candidate: str = Field(min_length=1, max_length=8)
+    """The ID of a candidate from the analysis, exactly as shown, e.g. "d2"."""
+    verdict: Literal["confirm", "reject"]
+    """confirm: the facts bear it out; reject: the facts show it is wrong (two different events or things)."""
+    reason: str | None = Field(default=None, max_length=200)
+    """For a rejection: why, in a few words."""
+
+
 class BriefExtraction(_Strict):
     """A cross-article brief built from the facts extracted from each article."""
 
@@ -169,6 +178,8 @@ class BriefExtraction(_Strict):
     """Where the articles differ: figures, dates, names or spellings, outcomes."""
     timeline: list[TimelineItem] = Field(default_factory=list, max_length=10)
     """Dated events in order."""
+    reviews: list[Review] = Field(default_factory=list, max_length=30)
+    """A verdict on each candidate the analysis offered (none when it offered none)."""
 
     @model_validator(mode="after")
     def _grounded(self, info: ValidationInfo) -> BriefExtraction:

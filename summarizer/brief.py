@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from summarizer.ask import ModelClient, Settings, ask
 from summarizer.cache import ResponseCache
@@ -29,6 +29,9 @@ from summarizer.schemas.llm import scoped
 from summarizer.segment import Article
 from summarizer.templates import PromptSet
 
+if TYPE_CHECKING:  # the analysis is imported where a brief is made, not when the batch CLI starts
+    from summarizer.analysis import Analysis, Ref
+
 
 @dataclass
 class BriefParts:
@@ -39,6 +42,10 @@ class BriefParts:
     dropped: list[Dropped] = field(default_factory=list)
     stats: CallStats = field(default_factory=CallStats)
     error: str | None = None
+    analysis: Analysis | None = None
+    """The cross-source analysis the brief was asked with (kept so it is not computed twice)."""
+    reviews: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Candidate ID -> (verdict, reason) as the model gave them."""
 
 
 def fact_lines(summaries: Sequence[ArticleSummary]) -> str:
@@ -61,9 +68,50 @@ def article_lines(articles: Sequence[Article]) -> str:
 
 
 def brief_messages(
-    articles: Sequence[Article], summaries: Sequence[ArticleSummary], prompts: PromptSet
+    articles: Sequence[Article],
+    summaries: Sequence[ArticleSummary],
+    prompts: PromptSet,
+    candidates: Sequence[tuple[str, str]] = (),
 ) -> list[dict[str, str]]:
-    return prompts.brief.messages(articles=article_lines(articles), facts=fact_lines(summaries))
+    lines = "\n".join(f"[{cid}] {text}" for cid, text in candidates) or "(none)"
+    return prompts.brief.messages(articles=article_lines(articles), facts=fact_lines(summaries), candidates=lines)
+
+
+def candidate_ids(analysis: Analysis) -> dict[str, tuple[str, int]]:
+    """Candidate ID ("d1", "t3", "c2") -> (section, index in the analysis)."""
+    ids: dict[str, tuple[str, int]] = {}
+    for prefix, section, items in (
+        ("d", "discrepancies", analysis.discrepancies),
+        ("t", "timeline", analysis.timeline),
+        ("c", "consensus", analysis.consensus),
+    ):
+        ids.update({f"{prefix}{i + 1}": (section, i) for i in range(len(items))})
+    return ids
+
+
+def candidate_lines(analysis: Analysis, articles: Sequence[Article]) -> list[tuple[str, str]]:
+    """The analysis as the brief prompt shows it: one line per candidate, with the sentences it rests on."""
+    text = {(a.id, s.id): " ".join(s.text.split()) for a in articles for s in a.citable}
+
+    def quote(ref: Ref, limit: int = 160) -> str:
+        sentence = text.get((ref.article_id, ref.sentence_id), "")
+        return f'{ref} "{sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"}"'
+
+    lines = []
+    for cid, (section, i) in candidate_ids(analysis).items():
+        if section == "discrepancies":
+            d = analysis.discrepancies[i]
+            sides = " | ".join(f"{side.value}: {quote(side.refs[0])}" for side in d.sides)
+            lines.append((cid, f"({d.kind}) {d.topic} — {sides}"))
+        elif section == "timeline":
+            t = analysis.timeline[i]
+            lines.append(
+                (cid, f'(dated event) {t.iso or "unresolved"} from "{t.words}" ({t.resolution}) — {quote(t.ref)}')
+            )
+        else:
+            c = analysis.consensus[i]
+            lines.append((cid, "(agreed) " + " | ".join(quote(r, 120) for r in c.refs)))
+    return lines
 
 
 _DATE = re.compile(
@@ -72,7 +120,9 @@ _DATE = re.compile(
     r"(?: of \w+)?)\b"
 )
 COPY_TOPICS = ["casualty figures", "numbers", "dates and days", "names and spellings", "what happened", "outcome"]
-COPY_LIMITS = {"overview": 3, "consensus": 4, "discrepancies": 3, "timeline": 5}
+COPY_LIMITS = {"overview": 3, "consensus": 0, "discrepancies": 0, "timeline": 0}
+"""Copy mode asks the tiny model for an overview and its reviews of the analysis only: its own consensus,
+discrepancies and timeline items measured below the analysis on every case it was tried on."""
 
 
 def copy_choices(facts: Sequence[Fact]) -> dict[str, list[str]]:
@@ -91,29 +141,35 @@ async def build_brief(
     settings: Settings,
     cache: ResponseCache | None = None,
 ) -> BriefParts:
+    from summarizer.analysis import analyse
+
     facts = [f for s in summaries for f in s.facts]
+    analysis = analyse(articles)
     if not facts:
-        return BriefParts(error="no grounded facts to build a brief from")
+        return BriefParts(error="no grounded facts to build a brief from", analysis=analysis)
     grounding = BriefGrounding(facts)
     context: dict[str, object] = {"grounding": grounding}
     if settings.copy_mode:
         context["copy_text"] = {f.id: f.text for f in facts}
+    candidates = candidate_lines(analysis, articles)
+    choices = copy_choices(facts) if settings.copy_mode else {}
+    choices["candidate"] = [cid for cid, _ in candidates]
     answer = await ask(
         client,
         model=model,
-        messages=brief_messages(articles, summaries, prompts),
+        messages=brief_messages(articles, summaries, prompts, candidates),
         response_model=scoped(
             BriefExtraction,
             [f.id for f in facts],
-            copy_choices(facts) if settings.copy_mode else None,
-            limits=COPY_LIMITS if settings.copy_mode else None,
+            choices,
+            limits={**COPY_LIMITS, "reviews": min(len(candidates), 12)} if settings.copy_mode else None,
             copy=settings.copy_mode,
         ),
         settings=settings,
         context=context,
         cache=cache,
     )
-    parts = BriefParts(stats=answer.stats)
+    parts = BriefParts(stats=answer.stats, analysis=analysis)
     extraction = answer.value
     if extraction is None:
 
@@ -130,29 +186,68 @@ async def build_brief(
     assert isinstance(extraction, BriefExtraction)
     parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(extraction)
     parts.dropped.extend(dropped)
+    known = {cid for cid, _ in candidates}
+    parts.reviews = {r.candidate: (r.verdict, r.reason) for r in extraction.reviews if r.candidate in known}
     return parts
 
 
-def with_analysis(parts: BriefParts, articles: Sequence[Article], facts: Sequence[Fact]) -> BriefParts:
+def with_analysis(
+    parts: BriefParts, articles: Sequence[Article], facts: Sequence[Fact], *, trusted: bool = True
+) -> BriefParts:
     """Merge the cross-source analysis into ``parts`` (in place): what the model cannot improve, the analysis keeps.
 
-    Each analysis item ships (checked against its sentences); a model item that cites the same
-    sentences as one of them marks it "both" instead of shipping twice; the model's other items ship
-    as "model". A model discrepancy whose sides give the same values is dropped, visibly.
+    Each analysis item ships (checked against its sentences) unless a ``trusted`` model rejected it:
+    a rejection is dropped visibly, with the model's reason. An item the model confirmed, or cited
+    the same sentences for, ships once, as "both"; a trusted model's other items ship as "model". A
+    model discrepancy whose sides give the same values is dropped, visibly. An untrusted model (copy
+    mode's tiny one) can confirm but neither remove nor add: its additions are dropped, visibly.
     """
     from summarizer.analysis import analyse
     from summarizer.analysis import sections as analysed
 
-    analysis = analyse(articles)
+    analysis = parts.analysis or analyse(articles)
     sentences = analysed.Sentences(articles, facts)
-    found, dropped = analysed.discrepancies(analysis, sentences)
-    dated, dropped_dates = analysed.timeline(analysis, sentences)
-    agreed, dropped_points = analysed.consensus(analysis, sentences)
+    confirmed: dict[str, set[int]] = {"discrepancies": set(), "timeline": set(), "consensus": set()}
+    skip: dict[str, set[int]] = {"discrepancies": set(), "timeline": set(), "consensus": set()}
+    for cid, (section, i) in candidate_ids(analysis).items():
+        verdict, reason = parts.reviews.get(cid, ("", None))
+        if verdict == "confirm":
+            confirmed[section].add(i)
+        elif verdict == "reject" and trusted:
+            skip[section].add(i)
+            parts.dropped.append(
+                Dropped(
+                    where=f"analysis.{section}[{i}]",
+                    claim=_candidate_text(analysis, section, i),
+                    reason=f"rejected by the model: {reason or 'no reason given'}",
+                    cited=[cid],
+                )
+            )
+    found, dropped = analysed.discrepancies(
+        analysis, sentences, frozenset(confirmed["discrepancies"]), frozenset(skip["discrepancies"])
+    )
+    dated, dropped_dates = analysed.timeline(
+        analysis, sentences, frozenset(confirmed["timeline"]), frozenset(skip["timeline"])
+    )
+    agreed, dropped_points = analysed.consensus(
+        analysis, sentences, frozenset(confirmed["consensus"]), frozenset(skip["consensus"])
+    )
     parts.dropped.extend([*dropped, *dropped_dates, *dropped_points])
 
     def cited(citations: Iterable[Any]) -> frozenset[tuple[str, str]]:
         return frozenset((c.article_id, c.sentence_id) for c in citations)
 
+    if not trusted:
+        untrusted = [
+            *(("discrepancies", i, d.topic) for i, d in enumerate(parts.discrepancies)),
+            *(("consensus", i, c.text) for i, c in enumerate(parts.consensus)),
+            *(("timeline", i, t.text) for i, t in enumerate(parts.timeline)),
+        ]
+        parts.dropped += [
+            Dropped(where=f"brief.{section}[{i}]", claim=text, reason=_UNTRUSTED, cited=[])
+            for section, i, text in untrusted
+        ]
+        parts.discrepancies, parts.consensus, parts.timeline = [], [], []
     model_discrepancies = []
     for i, d in enumerate(parts.discrepancies):
         if len({" ".join(side.text.lower().split()) for side in d.sides}) < len(d.sides) or _same_values(d):
@@ -184,8 +279,8 @@ def with_analysis(parts: BriefParts, articles: Sequence[Article], facts: Sequenc
 
     taken = {cited(t.citations) for t in dated}
     model_dates = [t for t in parts.timeline if cited(t.citations) not in taken]
-    confirmed = {cited(t.citations) for t in parts.timeline} & taken
-    timeline = [t.model_copy(update={"origin": "both"}) if cited(t.citations) in confirmed else t for t in dated]
+    dated_twice = {cited(t.citations) for t in parts.timeline} & taken
+    timeline = [t.model_copy(update={"origin": "both"}) if cited(t.citations) in dated_twice else t for t in dated]
     timeline += [t.model_copy(update={"origin": "model", "resolution": "unresolved"}) for t in model_dates]
     parts.timeline = timeline
 
@@ -196,6 +291,17 @@ def with_analysis(parts: BriefParts, articles: Sequence[Article], facts: Sequenc
     parts.consensus += [c.model_copy(update={"origin": "model"}) for c in model_points]
     parts.overview = [c.model_copy(update={"origin": c.origin or "model"}) for c in parts.overview]
     return parts
+
+
+_UNTRUSTED = "copy mode: the embedded model's own cross-source items are not shipped, only the analysis's"
+
+
+def _candidate_text(analysis: Analysis, section: str, i: int) -> str:
+    if section == "discrepancies":
+        return analysis.discrepancies[i].topic
+    if section == "timeline":
+        return f"{analysis.timeline[i].iso}: {analysis.timeline[i].words} ({analysis.timeline[i].ref})"
+    return "agreed: " + ", ".join(str(r) for r in analysis.consensus[i].refs)
 
 
 def _same_values(d: DiscrepancyOut) -> bool:

@@ -34,6 +34,7 @@ from summarizer.schemas import (
     ExtractedFact,
     Fact,
     Mention,
+    Review,
     SideOut,
     TimelineEntry,
     TimelineItem,
@@ -335,6 +336,7 @@ ARTICLE_LISTS: dict[str, type[BaseModel]] = {
 }
 BRIEF_LISTS: dict[str, type[BaseModel]] = {
     "overview": BriefPoint, "consensus": BriefPoint, "discrepancies": Discrepancy, "timeline": TimelineItem,
+    "reviews": Review,
 }  # fmt: skip
 
 

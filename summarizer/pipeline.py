@@ -81,6 +81,8 @@ async def summarize_all(articles: Sequence[Article], job: Job, client: ModelClie
                 if exc.unreachable:
                     unreachable.append(exc)
                 result = ArticleSummary(article_id=article.id, status="failed", error=str(exc), headline=article.title)
+            if job.settings.copy_mode and result.status == "ok":
+                result = with_selected_facts(result, article)
             job._notify("summarized", article.id)
             return result
 
@@ -88,6 +90,15 @@ async def summarize_all(articles: Sequence[Article], job: Job, client: ModelClie
     if summaries and len(unreachable) == len(summaries):
         raise unreachable[0]  # nothing answered at all: one clear error beats N failed articles
     return summaries
+
+
+def with_selected_facts(summary: ArticleSummary, article: Article) -> ArticleSummary:
+    """Copy mode: the article's facts are the deterministic selection (sentences with figures, dates and
+    quotes, typed), not the tiny model's picks, which the evals measure far below it; the model's summary
+    sentences, headline and entities stay."""
+    from summarizer.extractive import summarize_article as select
+
+    return summary.model_copy(update={"facts": select(article).facts})
 
 
 def default_settings(provider: Provider) -> Settings:
@@ -138,7 +149,8 @@ async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article
                 parts = BriefParts(error=str(exc))
             if parts.error:
                 log.warning("brief: %s", parts.error)
-            with_analysis(parts, articles, [f for s in summaries for f in s.facts])
+            facts = [f for s in summaries for f in s.facts]
+            with_analysis(parts, articles, facts, trusted=not job.settings.copy_mode)
     finally:
         await client.close()  # its aiohttp session: left open, asyncio reports it as an error at exit
     job._notify("done", "")

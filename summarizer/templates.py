@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from summarizer.errors import TemplateError
 
-DEFAULT_VERSION = "v1"
+DEFAULT_VERSION = "v2"
 TEMPLATE_NAMES = ("summarize", "brief")
 
 

@@ -21,7 +21,7 @@ def bundled_bytes(name: str, version: str = DEFAULT_VERSION) -> bytes:
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    """A folder copy of the bundled v1 prompt set."""
+    """A folder copy of the bundled default prompt set."""
     folder = tmp_path / "prompts-copy"
     folder.mkdir()
     for name in FILES:
@@ -29,16 +29,17 @@ def copy(tmp_path: Path) -> Path:
     return folder
 
 
-def test_bundled_v1_loads_with_a_digest() -> None:
+def test_the_default_prompts_are_v2_and_load_with_a_digest() -> None:
     prompts = load_prompts()
-    assert prompts.version == "v1"
-    assert prompts.origin == "bundled prompts v1"
+    assert prompts.version == "v2"
+    assert prompts.origin == "bundled prompts v2"
     expected = hashlib.sha256(b"".join(bundled_bytes(name) for name in FILES)).hexdigest()
     assert prompts.digest == expected
-    assert prompts.label == f"v1@{expected[:8]}"
+    assert prompts.label == f"v2@{expected[:8]}"
     assert prompts.summarize.system.strip() and prompts.summarize.user.strip()
     assert prompts.brief.system.strip() and prompts.brief.user.strip()
-    assert load_prompts("v1").digest == prompts.digest
+    assert load_prompts("v2").digest == prompts.digest
+    assert "candidates" in prompts.brief.variables() and "candidates" not in load_prompts("v1").brief.variables()
 
 
 def test_bundled_templates_declare_their_variables() -> None:

@@ -104,6 +104,27 @@ def sentence_info(ref: Ref, text: str, order: int, published: str | None) -> Sen
     )
 
 
+def shared_stem_pairs(
+    sentences: Sequence[SentenceInfo], min_shared: int, skip_common: bool = True
+) -> list[tuple[SentenceInfo, SentenceInfo, int]]:
+    """Pairs of sentences from different articles sharing at least ``min_shared`` content stems, with the
+    count, in sentence order. Found through an index of the stems, so the work grows with the sentences that
+    share words, not with the square of all of them; a stem in a third of the sentences is no evidence."""
+    postings: dict[str, list[int]] = {}
+    for i, info in enumerate(sentences):
+        for stem in info.stems:
+            postings.setdefault(stem, []).append(i)
+    shared: dict[tuple[int, int], int] = {}
+    common = len(sentences) // 3 + 2 if skip_common else len(sentences)
+    for members in postings.values():
+        if len(members) > common:
+            continue
+        for i, j in itertools.combinations(members, 2):
+            if sentences[i].article_id != sentences[j].article_id:
+                shared[(i, j)] = shared.get((i, j), 0) + 1
+    return [(sentences[i], sentences[j], n) for (i, j), n in sorted(shared.items()) if n >= min_shared]
+
+
 def _events(info: SentenceInfo) -> set[str]:
     return {_EVENT_STEMS[s] for s in info.stems if s in _EVENT_STEMS}
 
@@ -459,8 +480,8 @@ def date_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     dated = [s for s in sentences if any(d.first is not None for d in s.dates)]
     found = []
     seen: set[tuple[str, str]] = set()
-    for a, b in itertools.combinations(dated, 2):
-        if a.article_id == b.article_id or (str(a.ref), str(b.ref)) in seen:
+    for a, b, _ in shared_stem_pairs(dated, 2, skip_common=False):
+        if (str(a.ref), str(b.ref)) in seen:
             continue
         pair = _day_pair(a, b) or _year_pair(a, b)
         if pair is None:
@@ -561,12 +582,11 @@ def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
 
 
 def attribution_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """The same words credited to two different, named speakers."""
+    quoted = [s for s in sentences if s.speaker and _named(s.speaker)]  # not "the ex-congressman", "the indictment"
     found = []
-    for a, b in itertools.combinations(sentences, 2):
-        if a.article_id == b.article_id or not a.speaker or not b.speaker:
-            continue
-        if not (_named(a.speaker) and _named(b.speaker)):
-            continue  # "the ex-congressman", "the indictment": not who said it, by name
+    for a, b, _ in shared_stem_pairs(quoted, ATTRIBUTION_SHARED):
+        assert a.speaker is not None and b.speaker is not None
         who_a, who_b = stems(a.speaker), stems(b.speaker)
         if not who_a or not who_b or who_a & who_b:
             continue

@@ -104,15 +104,21 @@ def spelling_groups(uses: Sequence[NameUse]) -> list[list[NameUse]]:
             continue
         first.setdefault(key, use)
         contexts.setdefault(key, []).append(use.context)
-    keys = sorted(first)
     groups: list[list[str]] = []
-    for key in keys:
-        for group in groups:
-            if any(variants(key, other) and _alike(key, other, contexts) for other in group):
+    by_initial: dict[str, list[list[str]]] = {}
+    for key in sorted(first):
+        # Variants share an initial and differ in length by a few letters: only those groups are compared.
+        candidates = by_initial.setdefault(key[0], [])
+        for group in candidates:
+            if any(
+                abs(len(key) - len(other)) <= 3 and variants(key, other) and _alike(key, other, contexts)
+                for other in group
+            ):
                 group.append(key)
                 break
         else:
-            groups.append([key])
+            candidates.append([key])
+            groups.append(candidates[-1])
     return [[first[k] for k in group] for group in groups if len(group) >= 2]
 
 
@@ -128,18 +134,24 @@ def name_uses(text: str, article_id: str, sentence_id: str) -> list[NameUse]:
 
 
 _VERBS = r"(?:said|says|told|tweeted|wrote|added|warned|announced|noted|commented|argued|claimed|insisted|stated)"
-_BEFORE = re.compile(rf"(?P<who>(?:[A-Za-z][\w.'’-]*\s+){{0,4}}?[A-Za-z][\w.'’-]*)\s+(?:had\s+|has\s+)?{_VERBS}\b")
+_VERB = re.compile(rf"\b{_VERBS}\b")
+# Anchored at the end of the text before the verb: searched only there, not at every position of the sentence.
+_BEFORE = re.compile(r"(?P<who>(?:[A-Za-z][\w.'’-]*\s+){0,4}[A-Za-z][\w.'’-]*)\s+(?:had\s+|has\s+)?$")
 # After the verb only for verbs that put the speaker last ("tweeted SDF spokesperson Farhad Shami"), never
 # "told" (its object is the listener).
-_AFTER = re.compile(r"\b(?:said|says|tweeted|added|warned|wrote)\s+(?P<who>(?:[A-Z][\w.'’-]*\s*){{1,4}})")
+_AFTER = re.compile(r"\b(?:said|says|tweeted|added|warned|wrote)\s+(?P<who>(?:[A-Z][\w.'’-]*\s*){1,4})")
 _ACCORDING = re.compile(r"\baccording to (?P<who>(?:the\s+)?(?:[A-Za-z][\w.'’-]*\s*){1,4})")
 _PRONOUNS = frozenset(["he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this", "one"])
 
 
 def speaker(text: str) -> str | None:
     """Who the sentence says is speaking ("Shami", "Prison officials", "the al-Monitor website"), if anyone."""
+    verb = _VERB.search(text)
     for pattern in (_ACCORDING, _AFTER, _BEFORE):
-        match = pattern.search(text)
+        if pattern is _BEFORE:
+            match = _BEFORE.search(text[max(verb.start() - 80, 0) : verb.start()]) if verb else None
+        else:
+            match = pattern.search(text)
         if match is None:
             continue
         words = match.group("who").strip(" ,.").split()[-4:]

@@ -14,6 +14,7 @@ from summarizer.analysis.dates import event_year_hint, find_dates, publication_d
 from summarizer.analysis.model import Analysis, Dated, Finding, Ref
 from summarizer.claims import fold, unsupported
 from summarizer.schemas import BriefClaim, Citation, DiscrepancyOut, Dropped, Fact, SideOut, TimelineEntry
+from summarizer.schemas.output import Origin
 from summarizer.segment import Article
 
 
@@ -82,10 +83,19 @@ def check_dated(entry: Dated, sentences: Sentences) -> str | None:
     return None
 
 
-def discrepancies(analysis: Analysis, sentences: Sentences) -> tuple[list[DiscrepancyOut], list[Dropped]]:
+def discrepancies(
+    analysis: Analysis,
+    sentences: Sentences,
+    confirmed: frozenset[int] = frozenset(),
+    skip: frozenset[int] = frozenset(),
+) -> tuple[list[DiscrepancyOut], list[Dropped]]:
+    """The findings as brief items: those in ``confirmed`` (by a model) marked "both", those in ``skip`` left out."""
     out: list[DiscrepancyOut] = []
     dropped: list[Dropped] = []
     for i, finding in enumerate(analysis.discrepancies):
+        if i in skip:
+            continue
+        origin: Origin = "both" if i in confirmed else "analysis"
         problem = check_finding(finding, sentences)
         if problem:
             where = f"analysis.discrepancies[{i}]"
@@ -98,20 +108,27 @@ def discrepancies(analysis: Analysis, sentences: Sentences) -> tuple[list[Discre
                 facts=sentences.fact_ids(side.refs),
                 article_ids=list(dict.fromkeys(r.article_id for r in side.refs)),
                 value=side.value,
-                origin="analysis",
+                origin=origin,
             )
             for side in finding.sides
         ]
         out.append(
-            DiscrepancyOut(topic=finding.topic, kind=finding.kind, sides=sides, note=finding.note, origin="analysis")
+            DiscrepancyOut(topic=finding.topic, kind=finding.kind, sides=sides, note=finding.note, origin=origin)
         )
     return out, dropped
 
 
-def timeline(analysis: Analysis, sentences: Sentences) -> tuple[list[TimelineEntry], list[Dropped]]:
+def timeline(
+    analysis: Analysis,
+    sentences: Sentences,
+    confirmed: frozenset[int] = frozenset(),
+    skip: frozenset[int] = frozenset(),
+) -> tuple[list[TimelineEntry], list[Dropped]]:
     out: list[TimelineEntry] = []
     dropped: list[Dropped] = []
     for i, entry in enumerate(analysis.timeline):
+        if i in skip:
+            continue
         problem = check_dated(entry, sentences)
         citation = sentences.citation(entry.ref)
         if problem:
@@ -125,19 +142,26 @@ def timeline(analysis: Analysis, sentences: Sentences) -> tuple[list[TimelineEnt
                 text=" ".join(citation.text.split()),
                 citations=[citation],
                 facts=sentences.fact_ids([entry.ref]),
-                origin="analysis",
+                origin="both" if i in confirmed else "analysis",
             )
         )
     return out, dropped
 
 
-def consensus(analysis: Analysis, sentences: Sentences) -> tuple[list[BriefClaim], list[Dropped]]:
+def consensus(
+    analysis: Analysis,
+    sentences: Sentences,
+    confirmed: frozenset[int] = frozenset(),
+    skip: frozenset[int] = frozenset(),
+) -> tuple[list[BriefClaim], list[Dropped]]:
     """Each point in the words of a member sentence that the other members support on their own (every name and
     number of it in them); failing that, the words all its sentences share, in the order of the shortest. A
     point whose wording is not supported by two articles is dropped, visibly."""
     out: list[BriefClaim] = []
     dropped: list[Dropped] = []
     for i, point in enumerate(analysis.consensus):
+        if i in skip:
+            continue
         citations = [sentences.citation(r) for r in point.refs]
         text = _whole_sentence(citations) or _shared_words(citations)
         backing = [c for c in citations if text and not unsupported(text, c.text)]
@@ -146,7 +170,8 @@ def consensus(analysis: Analysis, sentences: Sentences) -> tuple[list[BriefClaim
             dropped.append(Dropped(where=f"analysis.consensus[{i}]", claim=text, reason=reason, cited=[]))
             continue
         refs = [Ref(c.article_id, c.sentence_id) for c in backing]
-        out.append(BriefClaim(text=text, citations=backing, facts=sentences.fact_ids(refs), origin="analysis"))
+        origin: Origin = "both" if i in confirmed else "analysis"
+        out.append(BriefClaim(text=text, citations=backing, facts=sentences.fact_ids(refs), origin=origin))
     return out, dropped
 
 

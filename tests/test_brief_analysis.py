@@ -1,0 +1,95 @@
+"""A model's brief builds on the cross-source analysis: it confirms, rejects and adds, through the real client.
+
+The scripted model reads the candidate lines the brief prompt shows it ("[d2] (date) ...") and answers
+from them, as a model would; what it may remove depends on whether it is trusted to (copy mode is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from summarizer.schemas import Brief
+
+from summarizer.ask import Settings
+from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.load import load
+from summarizer.pipeline import Job, brief_articles
+from summarizer.providers import resolve
+from summarizer.segment import prepare
+from tests.answers import copying_answer, facts, is_brief_request, user_text
+
+SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
+CANDIDATE = re.compile(r"^\[([dtc]\d+)\] (.*)$", re.M)
+
+
+def candidates(request: dict[str, Any]) -> dict[str, str]:
+    return dict(CANDIDATE.findall(user_text(request)))
+
+
+def reviewing_model(request: dict[str, Any]) -> Reply:
+    if not is_brief_request(request):
+        return Reply.tool(copying_answer(request))
+    shown = candidates(request)
+    spelling = next(cid for cid, line in shown.items() if line.startswith("(spelling) Spelling of one name: Hasaka"))
+    date = next(cid for cid, line in shown.items() if line.startswith("(date)"))
+    by_article: dict[str, tuple[str, str]] = {}
+    for fid, _, text in facts(request):
+        by_article.setdefault(fid.split(".")[0], (fid, text))
+    (f1, t1), (f2, t2) = by_article["a1"], by_article["a2"]
+    # Two facts of different articles that both name ISIS: sides that say only that do not differ.
+    isis = [fid for fid, _, text in facts(request) if "ISIS" in text]
+    same_a, same_b = isis[0], next(fid for fid in isis if fid.split(".")[0] != isis[0].split(".")[0])
+    answer = {
+        "overview": [{"text": t1, "cites": [f1]}],
+        "consensus": [],
+        "discrepancies": [
+            {"topic": "Which report leads", "sides": [{"text": t1, "cites": [f1]}, {"text": t2, "cites": [f2]}]},
+            {
+                "topic": "ISIS twice",
+                "sides": [{"text": "ISIS", "cites": [same_a]}, {"text": "ISIS", "cites": [same_b]}],
+            },
+        ],
+        "timeline": [],
+        "reviews": [
+            {"candidate": spelling, "verdict": "reject", "reason": "two different places"},
+            {"candidate": date, "verdict": "confirm", "reason": None},
+        ],
+    }
+    return Reply.tool(answer)
+
+
+def run(settings: Settings) -> tuple[Brief, ScriptedServer]:
+    articles = prepare(load([str(SEED)]))
+    with ScriptedServer(default=reviewing_model) as server:
+        provider = replace(resolve(base_url=server.base_url, model="scripted-model"))
+        brief = asyncio.run(brief_articles(articles, Job(provider=provider, settings=settings)))
+    return brief, server
+
+
+def test_a_model_confirms_rejects_and_adds_to_the_analysis() -> None:
+    brief, server = run(Settings(max_attempts=1))
+    request = next(r for r in server.requests if is_brief_request(r))
+    shown = candidates(request)
+    assert any(line.startswith("(arithmetic)") and "322" in line for line in shown.values())
+    kinds = {d.kind: d for d in brief.discrepancies}
+    assert not any("Hasaka / Hasakah" in d.topic for d in brief.discrepancies)
+    rejected = [d for d in brief.dropped if d.reason.startswith("rejected by the model")]
+    assert len(rejected) == 1 and "Hasaka / Hasakah" in rejected[0].claim
+    assert "two different places" in rejected[0].reason
+    assert kinds["date"].origin == "both"
+    assert kinds["arithmetic"].origin == "analysis"
+    added = [d for d in brief.discrepancies if d.origin == "model"]
+    assert [d.topic for d in added] == ["Which report leads"]
+    assert any(d.claim == "ISIS twice" and d.reason == "its sides do not differ" for d in brief.dropped)
+
+
+def test_copy_mode_keeps_what_its_tiny_model_rejects_and_ships_none_of_its_additions() -> None:
+    brief, _ = run(Settings(max_attempts=1, copy_mode=True))
+    assert any("Hasaka / Hasakah" in d.topic for d in brief.discrepancies)
+    assert not [d for d in brief.dropped if d.reason.startswith("rejected by the model")]
+    assert {d.origin for d in brief.discrepancies} == {"analysis", "both"}
+    assert any(d.claim == "Which report leads" and d.reason.startswith("copy mode") for d in brief.dropped)
