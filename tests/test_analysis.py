@@ -34,6 +34,8 @@ def _iso(text: str, published: dt.date | None = SATURDAY, **kw: object) -> list[
         ("It ended on Friday.", dt.date(2022, 1, 2), "2021-12-31"),  # year boundary
         ("The attack on Friday, January 21st.", SATURDAY, "2022-01-21"),
         ("It began on the 22nd of January.", SATURDAY, "2022-01-22"),
+        ("It began on the 22nd of January and continued until the 30th.", SATURDAY, "2022-01-22/2022-01-30"),
+        ("It was on Saturday, January 2nd.", dt.date(2021, 12, 20), "2021-01-02"),  # the year its weekday fits
         ("It was on December 30.", dt.date(2022, 1, 3), "2021-12-30"),  # a day and month before publication
         ("On Jan. 3, 2019, it began.", SATURDAY, "2019-01-03"),
         ("He won in June 2017.", SATURDAY, "2017-06-01/2017-06-30"),

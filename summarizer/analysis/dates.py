@@ -186,6 +186,23 @@ def _matches(sentence: str) -> list[tuple[str, re.Match[str]]]:
     return sorted(taken, key=lambda item: item[1].start())
 
 
+_UNTIL = re.compile(
+    rf"^.{{0,40}}?\b(?:until|to|through|till)\s+(?:the\s+)?{_DAY}(?!\s*(?:{_MONTH_NAMES}))\b", re.IGNORECASE
+)
+
+
+def _until(sentence: str, end: int, first: dt.date | None) -> dt.date | None:
+    """ "Began on the 22nd of January and continued until the 30th": the day the range ends, in the same month."""
+    match = _UNTIL.match(sentence[end:]) if first is not None else None
+    if match is None or first is None:
+        return first
+    try:
+        last = first.replace(day=int(match.group("day")))
+    except ValueError:
+        return first
+    return last if last > first else first
+
+
 def find_dates(
     sentence: str,
     article_id: str,
@@ -225,7 +242,19 @@ def find_dates(
                 continue
             when = _nearest_year(month, day, reference)
             source = "the publication date" if published else "the event's dated articles"
-            add(text, start, when, when, "year-inferred" if when else "unresolved", f"year from {source}")
+            weekday = groups.get("wd")
+            if when is not None and weekday and when.weekday() != _WEEKDAYS[weekday.lower()]:
+                # "Friday, January 21st": the year in which the 21st is a Friday, if one is near.
+                fitting = [
+                    d
+                    for y in (reference.year - 1, reference.year, reference.year + 1)
+                    if (d := _month_day(month, day, y)) is not None and d.weekday() == _WEEKDAYS[weekday.lower()]
+                ]
+                if fitting:
+                    when, source = fitting[0], f"{source} and the weekday"
+            last = _until(sentence, start + len(text), when)
+            how = f"year from {source}" + (", until the day it names" if last != when else "")
+            add(text, start, when, last, "year-inferred" if when else "unresolved", how)
         elif kind == "month_year":
             number = _month_number(groups["month"])
             year = int(groups["year"])
