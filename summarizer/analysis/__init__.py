@@ -47,11 +47,18 @@ def read_sentences(articles: Sequence[Article]) -> list[SentenceInfo]:
     for article in articles:
         published = publication_day(article.doc.published)
         previous = published
+        written: int | None = None  # a year written out in the sentence before
         for order, sentence in enumerate(article.citable):
             info = sentence_info(Ref(article.id, sentence.id), sentence.text, order, article.doc.published)
-            info.dates = find_dates(sentence.text, article.id, sentence.id, published, hint, previous)
+            info.dates = find_dates(sentence.text, article.id, sentence.id, published, hint, previous, written)
             days = [d.first for d in info.dates if d.is_day and d.first is not None]
             previous = days[-1] if days else previous
+            years = [
+                d.first.year
+                for d in info.dates
+                if d.resolution == "explicit" and d.first and d.last and (d.last - d.first).days < 365
+            ]
+            written = years[-1] if years else None
             spans = [(d.start, d.start + len(d.text)) for d in info.dates]
             info.quantities = find_quantities(sentence.text, article.id, sentence.id, spans)
             infos.append(info)

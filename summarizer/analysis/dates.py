@@ -38,10 +38,16 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("day_month", rf"(?:the\s+)?{_DAY}\s+(?:of\s+)?(?P<month>{_MONTH_NAMES})(?:,?\s+{_YEAR})?"),
     # "in June 2017", "January 2019"
     ("month_year", rf"(?P<month>{_MONTH_NAMES})\s+(?:of\s+)?{_YEAR}"),
+    # "in December", "last December", "early February": a month alone, the nearest one before publication
+    (
+        "month",
+        r"\b(?P<mprefix>[Ii]n|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id-|[Ss]ince|[Uu]ntil|[Bb]y)\s*"
+        r"(?P<month>January|February|March|April|June|July|August|September|October|November|December)\b",
+    ),
     ("weekday", rf"(?P<prefix>\b(?:[Ll]ast|[Nn]ext|[Tt]his|[Oo]n|[Ll]ate|[Ee]arly)\s+)?(?P<wd>{_WEEKDAY_NAMES})\b"),
     (
         "word",
-        r"\b(?P<word>yesterday|today|tonight|tomorrow|last (?:week|month|year)|this (?:week|month|year)"
+        r"\b(?P<word>yesterday|today|tonight|tomorrow|last (?:week|month|year)|(?:earlier )?this (?:week|month|year)"
         r"|next (?:week|month|year))\b",
     ),
     (
@@ -59,8 +65,9 @@ _FINDERS = tuple(
 _OFFSET_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 # A sentence speaking of the future: its bare weekday is the next one, not the last.
 _FUTURE = re.compile(
-    r"\b(?:will|is expected to|are expected to|is set to|are set to|scheduled|is slated|are slated|plans? to"
-    r"|is due to|are due to)\b",
+    r"\b(?:will|is expected to|are expected to|is set to|are set to|set for|scheduled|is slated|are slated"
+    r"|slated for|plans? to|is due to|are due to|due on|coming|upcoming"
+    r"|(?:set|scheduled|slated)(?:\s+\w+){0,3}\s+for)\b",
     re.IGNORECASE,
 )
 """Future tense before a bare weekday ("is expected to vote Thursday"): the next such day. Reported speech
@@ -146,7 +153,7 @@ def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date)
     if prefix == "last":
         days = back or 7
         return published - dt.timedelta(days=days), f"last {name}, counted back from publication on {published}"
-    if prefix == "next" or (prefix != "this" and back != 0 and _future(sentence[:at])):
+    if prefix == "next" or (back != 0 and _future(sentence[:at])):
         days = ahead or 7
         return published + dt.timedelta(days=days), f"the {name} after publication on {published} (future tense)"
     return published - dt.timedelta(days=back), f"the {name} on or before publication on {published}"
@@ -162,6 +169,9 @@ def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
     if word == "tomorrow":
         day = published + dt.timedelta(days=1)
         return day, day
+    if word.startswith("earlier "):
+        first, _ = _word(word.removeprefix("earlier "), published)
+        return first, max(first, published - dt.timedelta(days=1))
     which, unit = word.split()
     shift = {"last": -1, "this": 0, "next": 1}[which]
     if unit == "week":
@@ -210,21 +220,25 @@ def find_dates(
     published: dt.date | None,
     year_hint: dt.date | None = None,
     previous: dt.date | None = None,
+    context_year: int | None = None,
 ) -> list[DateMention]:
     """Every date expression in ``sentence``, resolved against ``published`` (the article's day).
 
     ``year_hint`` is a day from the event's dated articles, used for a day and month without a year
     in an undated article; ``previous`` is the last day this article resolved before this sentence,
-    the anchor of "a day earlier" and "the day before".
+    the anchor of "a day earlier" and "the day before"; ``context_year`` a year written out in this
+    sentence or the one before ("In July 2016 ... On July 22"), which a bare day and month take.
     """
     found: list[DateMention] = []
     anchor = previous
 
     def add(text: str, start: int, first: dt.date | None, last: dt.date | None, res: Resolution, how: str) -> None:
-        nonlocal anchor
+        nonlocal anchor, context_year
         found.append(DateMention(article_id, sentence_id, text, start, first, last, res, how))
         if first is not None and first == last:
             anchor = first
+        if res == "explicit" and first is not None and last is not None and (last - first).days < 365:
+            context_year = first.year  # a date or month written out with its year, not "since 2003"
 
     for kind, match in _matches(sentence):
         text, start = match.group(0), match.start()
@@ -242,6 +256,11 @@ def find_dates(
                 continue
             when = _nearest_year(month, day, reference)
             source = "the publication date" if published else "the event's dated articles"
+            if context_year is not None and context_year != reference.year:
+                when, source = _month_day(month, day, context_year), f"the year {context_year} written just before it"
+            elif when is not None and when < reference and _future(sentence[:start]):
+                later = _month_day(month, day, when.year + 1)
+                when, source = (later, f"{source}, and the future tense") if later else (when, source)
             weekday = groups.get("wd")
             if when is not None and weekday and when.weekday() != _WEEKDAYS[weekday.lower()]:
                 # "Friday, January 21st": the year in which the 21st is a Friday, if one is near.
@@ -255,6 +274,23 @@ def find_dates(
             last = _until(sentence, start + len(text), when)
             how = f"year from {source}" + (", until the day it names" if last != when else "")
             add(text, start, when, last, "year-inferred" if when else "unresolved", how)
+        elif kind == "month":
+            reference = published or year_hint
+            number = _month_number(groups["month"])
+            if reference is None or number is None:
+                add(text, start, None, None, "unresolved", "a month, and no dated article to take its year from")
+                continue
+            year = context_year or (reference.year if number <= reference.month else reference.year - 1)
+            if not context_year and _future(sentence[:start]) and dt.date(year, number, 28) < reference:
+                year += 1  # "will take office in January", written in November
+            if groups["mprefix"].lower() == "last" and year == reference.year and number == reference.month:
+                year -= 1
+            first = dt.date(year, number, 1)
+            last = dt.date(year + number // 12, number % 12 + 1, 1) - dt.timedelta(days=1)
+            how = f"the {groups['month']} " + (
+                f"of {context_year}, written just before it" if context_year else "on or before publication"
+            )
+            add(text, start, first, last, "year-inferred", how)
         elif kind == "month_year":
             number = _month_number(groups["month"])
             year = int(groups["year"])

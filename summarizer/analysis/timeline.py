@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from summarizer.analysis.findings import SentenceInfo
 from summarizer.analysis.model import Dated
 
-MAX_ENTRIES = 20
+MAX_ENTRIES = 24
+PER_SENTENCE = 2
+"""A sentence may date two events ("overrode on Wednesday the veto of a bill about Sept. 11, 2001")."""
 
 
 def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
@@ -17,14 +19,17 @@ def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
     """
     entries: list[Dated] = []
     for info in sentences:
-        if not info.dates:
-            continue
-        best = min(
+        ranked = sorted(
             info.dates,
             key=lambda d: (d.first is None, not d.is_day, d.resolution == "explicit" and not d.is_day, d.start),
         )
-        sort_key = best.first.isoformat() if best.first else "9999"
-        entries.append(Dated(info.ref, best.text, best.iso, best.resolution, best.how, sort_key))
+        kept: list[str | None] = []
+        for mention in ranked:
+            if len(kept) == PER_SENTENCE or mention.iso in kept or (kept and mention.iso is None):
+                continue
+            kept.append(mention.iso)
+            sort_key = mention.first.isoformat() if mention.first else "9999"
+            entries.append(Dated(info.ref, mention.text, mention.iso, mention.resolution, mention.how, sort_key))
     order = {id(e): i for i, e in enumerate(entries)}
     entries.sort(key=lambda e: (e.sort_key, order[id(e)]))
     return entries[:MAX_ENTRIES]
