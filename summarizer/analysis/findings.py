@@ -72,6 +72,25 @@ _OUTCOMES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
         re.compile(r"\b(?:stable|good|fair|serious but stable) condition\b", re.I),
     ),
 )
+_DONE_OR_PENDING = (
+    ("pleaded guilty", "plead guilty"),
+    ("resigned", "resign"),
+    ("testified", "testify"),
+    ("was sentenced", "be sentenced"),
+    ("was arrested", "be arrested"),
+    ("was indicted", "be indicted"),
+)
+# One report says it happened, another that it is still to come: "pleaded guilty" vs "is expected to plead guilty".
+# Only across articles: within one, "He pleaded guilty; his wife is expected to plead" is two people.
+_PENDING_TOPIC = "whether it has happened"
+_OUTCOMES += tuple(
+    (
+        f"{_PENDING_TOPIC} ({done} or still expected)",
+        re.compile(rf"\b{done}\b", re.I),
+        re.compile(rf"\b(?:is|are|was|were)\s+(?:expected|set|scheduled|due|slated|likely)\s+to\s+{pending}\b", re.I),
+    )
+    for done, pending in _DONE_OR_PENDING
+)
 _ATTRIBUTION_TRIM = re.compile(r"\b(?:according to|cited by|told|said|says)\b[^,.;]*", re.I)
 
 
@@ -313,14 +332,29 @@ def _short_form(firsts: Sequence[str]) -> bool:
 
 
 # -- figures --------------------------------------------------------------------------------------
-def _exclusive_names(a: SentenceInfo, b: SentenceInfo, article_names: dict[str, frozenset[str]]) -> bool:
-    """A name in one sentence that the other article never mentions: likely a different event (Diyala, not Hasakah)."""
-    trimmed_a = frozenset(name_key(n) for n in names(_ATTRIBUTION_TRIM.sub("", a.text)))
-    trimmed_b = frozenset(name_key(n) for n in names(_ATTRIBUTION_TRIM.sub("", b.text)))
-    other_b, other_a = article_names[b.article_id], article_names[a.article_id]
-    missing_a = [n for n in trimmed_a if not any(n == m or variants(n, m) for m in other_b)]
-    missing_b = [n for n in trimmed_b if not any(n == m or variants(n, m) for m in other_a)]
-    return bool(missing_a and missing_b)
+_PLACE = re.compile(r"\b(?:in|at|near|outside)\s+(?:the\s+|an?\s+)?([A-Z][\w'’-]+)")
+
+
+PLACE_REACH = 50
+"""Characters around a figure within which a place tells which event the figure is about."""
+
+
+def _exclusive_names(
+    a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity, article_names: dict[str, frozenset[str]]
+) -> bool:
+    """A place next to one figure that the other article never names: likely another event ("in Diyala ... where
+    11 soldiers were killed", beside a Hasakah toll)."""
+    for this, figure, other in ((a, qa, b), (b, qb, a)):
+        known = article_names[other.article_id]
+        at = max(this.text.find(figure.words), 0)
+        near = this.text[max(at - PLACE_REACH, 0) : at + len(figure.words) + PLACE_REACH]
+        for place in _PLACE.findall(near):
+            key = name_key(place)
+            if key.lower() in _DATE_WORDS or len(key) < 3:
+                continue
+            if not any(key == m or variants(key, m) for m in known):
+                return True
+    return False
 
 
 def _nearest_name(info: SentenceInfo, quantity: Quantity) -> str | None:
@@ -401,7 +435,7 @@ def _same_count(
     name_a, name_b = _nearest_name(a, qa), _nearest_name(b, qb)
     if not casualty and not (name_a and name_b and (name_a == name_b or variants(name_a, name_b))):
         return False  # 134 votes for Pelosi, 63 for Ryan; $200,000 raised by Brat, $5.4 million by Cantor
-    return not _exclusive_names(a, b, article_names) and (casualty or _shared_names(a, b))
+    return not _exclusive_names(a, qa, b, qb, article_names) and (casualty or _shared_names(a, b))
 
 
 def _later(a: SentenceInfo, b: SentenceInfo) -> SentenceInfo | None:
@@ -567,6 +601,8 @@ def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
         for (a, ma), (b, mb) in itertools.product(hits_yes, hits_no):
             if a.ref == b.ref or yes.search(b.text) or no.search(a.text):
                 continue
+            if topic.startswith(_PENDING_TOPIC) and a.article_id == b.article_id:
+                continue
             score = containment(a.stems, b.stems)
             if score < OUTCOME_CONTEXT or not (_shared_names(a, b) or _events(a) & _events(b)):
                 continue
@@ -577,6 +613,8 @@ def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
         _, a, b, wa, wb = best
         sides = (Side(value=wa, refs=(a.ref,), words=wa), Side(value=wb, refs=(b.ref,), words=wb))
         note = f"{a.article_id} contradicts itself" if a.article_id == b.article_id else None
+        if topic.startswith(_PENDING_TOPIC) and (b.published or "") <= (a.published or ""):
+            note = f"{b.article_id} may have been written before it happened"
         found.append(Finding("outcome", f"Outcome, {topic}: {wa} vs {wb}", sides, note, f"outcome:{topic}"))
     return found
 

@@ -62,6 +62,11 @@ _SENTENCE_UNITS = (
     ("dead", re.compile(r"\b(?:death toll|killed|dead|died)\b", re.I)),
     ("votes", re.compile(r"\b(?:vote[sd]?|voting)\b", re.I)),
 )
+_PEOPLE = frozenset({"people", "persons", "others", "victims", "individuals"})
+_SENTENCE_CASUALTIES = (
+    ("dead", re.compile(r"\b(?:killed|killing|dead|died)\b", re.I)),
+    ("injured", re.compile(r"\b(?:injured|injuring|wounded|wounding|hurt|struck|striking|shot)\b", re.I)),
+)
 _NOT_UNIT = STOPWORDS | {"percent", "people's", "times", "time", "point", "points"}
 _YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
 
@@ -117,6 +122,10 @@ def _unit(tail: str, sentence: str, currency: bool, percent: bool) -> str:
             break
         if word[:1].isupper():
             continue  # "246 ISIS members": the name qualifies the noun after it
+        if low in _PEOPLE:
+            for name, pattern in _SENTENCE_CASUALTIES:
+                if pattern.search(sentence):
+                    return name  # "striking four people", "six people ... were injured"
         return low[:-1] if low.endswith("s") and not low.endswith("ss") else low
     if words:
         return ""  # "a half-dozen Republicans who voted": not a count of votes
