@@ -157,3 +157,39 @@ def test_the_seed_brief_has_typed_cited_discrepancies_and_a_dated_timeline() -> 
     assert (thursday.iso, thursday.resolution) == ("2022-01-20", "relative")
     dated = [t.iso.split("/")[0] for t in brief.timeline if t.iso]
     assert dated == sorted(dated)
+
+
+def test_names_wording_plans_and_listed_prices_on_small_texts() -> None:
+    articles = _articles(
+        (
+            "David Brat, an economics professor, won the primary.\n\n"
+            "The campaign bought a $43,350 gold Rolex watch and a $9,587 sofa.\n\n"
+            "Sandra Jackson pleaded guilty to filing false tax returns on Wednesday.\n\n"
+            "The plan protects some undocumented immigrants.\n\n"
+            "Pelosi has led House Democrats since 2002, the caucus said.",
+            "2013-02-20",
+        ),
+        (
+            "Dave Brat, a professor of economics, won the primary.\n\n"
+            "Purchases included a $43,000 Rolex watch.\n\n"
+            "Sandra Jackson is expected to plead guilty to filing false tax returns on Wednesday.\n\n"
+            "The plan protects illegal immigrants.\n\n"
+            "Pelosi has led House Democrats since 2003, the caucus said.",
+            "2013-02-20",
+        ),
+    )
+    kinds = _kinds(articles)
+    assert ["David Brat", "Dave Brat"] in kinds["name"]
+    assert ["undocumented immigrants", "illegal immigrants"] not in kinds["name"]  # sides in TERMS order
+    assert ["illegal immigrants", "undocumented immigrants"] in kinds["name"]
+    assert ["$43,350", "$43,000"] in kinds["figure"]
+    assert ["pleaded guilty", "is expected to plead guilty"] in kinds["outcome"]
+    assert any(sides[0].endswith("(since 2002)") and sides[1].endswith("(since 2003)") for sides in kinds["date"])
+
+
+def test_a_figure_next_to_a_place_the_other_article_never_names_is_another_event() -> None:
+    articles = _articles(
+        ("The death toll from the prison attack in Hasakah has reached 322.", "2022-01-22"),
+        ("The attack in Hasakah coincided with an attack in Diyala where 11 soldiers were killed.", "2022-01-22"),
+    )
+    assert "figure" not in _kinds(articles)

@@ -29,6 +29,7 @@ from summarizer.analysis.findings import (
     sentence_info,
     spelling_findings,
     unique,
+    wording_findings,
 )
 from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
 from summarizer.analysis.quantities import find_quantities
@@ -74,6 +75,7 @@ def analyse(articles: Sequence[Article]) -> Analysis:
     findings: list[Finding] = [
         *spelling_findings(infos),
         *name_findings(infos),
+        *wording_findings(infos),
         *arithmetic_findings(by_article),
         *date_findings(infos),
         *outcome_findings(infos),

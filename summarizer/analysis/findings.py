@@ -331,6 +331,37 @@ def _short_form(firsts: Sequence[str]) -> bool:
     return any(a[:3].lower() == b[:3].lower() for a, b in itertools.combinations(firsts, 2))
 
 
+# -- wording ------------------------------------------------------------------------------------
+TERMS: tuple[tuple[str, str], ...] = (
+    ("illegal immigrants", "undocumented immigrants"),
+    ("illegal aliens", "undocumented immigrants"),
+    ("illegal immigration", "undocumented immigration"),
+    ("pro-life", "anti-abortion"),
+    ("pro-choice", "abortion-rights"),
+    ("death tax", "estate tax"),
+    ("assault weapons", "semiautomatic rifles"),
+)
+"""Contested names for one thing: which one a source uses tells the reader something (BASIL's own subject)."""
+
+
+def wording_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """Two articles naming one thing with terms from opposite sides of a known divide."""
+    found = []
+    for one, other in TERMS:
+        uses = {
+            term: [s for s in sentences if re.search(rf"\b{re.escape(term)}\b", s.text, re.I)] for term in (one, other)
+        }
+        if not uses[one] or not uses[other]:
+            continue
+        if {s.article_id for s in uses[one]} == {s.article_id for s in uses[other]}:
+            continue  # every source uses both: no source's choice to report
+        sides = tuple(
+            Side(value=term, refs=tuple(_spread([s.ref for s in uses[term]])), words=term) for term in (one, other)
+        )
+        found.append(Finding("name", f"Wording: {one} vs {other}", sides, None, f"wording:{one}/{other}"))
+    return found
+
+
 # -- figures --------------------------------------------------------------------------------------
 _PLACE = re.compile(r"\b(?:in|at|near|outside)\s+(?:the\s+|an?\s+)?([A-Z][\w'’-]+)")
 

@@ -36,7 +36,7 @@ _QUALIFIERS = (
 )
 _NUMBER_WORD = "|".join(sorted((w for w in _WORDS if " " not in w), key=len, reverse=True))
 _QUANTITY = re.compile(
-    rf"(?P<qual>\b(?:{_QUALIFIERS})\s+)?(?P<cur>\$)?"
+    rf"(?P<qual>\b(?:{_QUALIFIERS})\s+)?(?:an?\s+(?=dozen|hundred|thousand))?(?P<cur>\$)?"
     rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|\b(?:{_NUMBER_WORD})(?:-(?:one|two|three|four|five|six|"
     rf"seven|eight|nine))?\b|\b(?:several|a few|a handful|dozens|hundreds|thousands)\b)"
     rf"(?:\s+(?P<scale>thousand|million|billion|trillion)\b)?(?P<pct>\s*(?:%|percent\b))?"
@@ -126,6 +126,9 @@ def _unit(tail: str, sentence: str, currency: bool, percent: bool) -> str:
             for name, pattern in _SENTENCE_CASUALTIES:
                 if pattern.search(sentence):
                     return name  # "striking four people", "six people ... were injured"
+        following = words[words.index(word) + 1].lower() if words.index(word) + 1 < len(words) else ""
+        if not low.endswith("s") and following.endswith("s") and following not in _NOT_UNIT:
+            low = following  # "special agents", "security forces": the noun after its modifier
         return low[:-1] if low.endswith("s") and not low.endswith("ss") else low
     if words:
         return ""  # "a half-dozen Republicans who voted": not a count of votes
