@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -179,8 +180,8 @@ def spelling_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
             key = name_key(use.name)
             refs = [s.ref for s in sentences if any(name_key(n) == key for n in names(s.text))]
             sides.append(Side(value=use.name, refs=tuple(_spread(refs)), words=use.name))
-        articles = [{r.article_id for r in side.refs} for side in sides]
-        within = sorted(set.intersection(*articles)) if len(articles) > 1 else []
+        per_side = Counter(a for side in sides for a in {r.article_id for r in side.refs})
+        within = sorted(a for a, n in per_side.items() if n > 1)
         note = (
             f"{', '.join(within)} use{'s' if len(within) == 1 else ''} more than one spelling itself"
             if within

@@ -23,6 +23,8 @@ CLOSE_SPELLING = 90.0
 CLOSE_CONTEXT = 0.2
 """Names this similar need less alike contexts (Hasakeh / Hasaka); Capito and Capitol still need some."""
 CONTEXT_OVERLAP = 0.3
+UNION_CONTEXT = 0.5
+"""Least containment between all the words around one spelling and all the words around the other."""
 """Least containment of content stems between a sentence of each spelling, so both name one thing."""
 _SUFFIXES = frozenset(
     [
@@ -125,12 +127,16 @@ def spelling_groups(uses: Sequence[NameUse]) -> list[list[NameUse]]:
 def _alike(a: str, b: str, contexts: dict[str, list[frozenset[str]]]) -> bool:
     """Near-identical spellings (Hasakeh / Hasaka) stand on their own; less similar ones need like contexts."""
     need = CLOSE_CONTEXT if fuzz.ratio(a, b) >= CLOSE_SPELLING else CONTEXT_OVERLAP
-    return any(containment(x, y) >= need for x in contexts[a] for y in contexts[b])
+    if any(containment(x, y) >= need for x in contexts[a] for y in contexts[b]):
+        return True
+    # A spelling used once, in a long sentence: compare it with everything said around the other spelling.
+    around_a, around_b = frozenset().union(*contexts[a]), frozenset().union(*contexts[b])
+    return min(len(around_a), len(around_b)) >= 8 and containment(around_a, around_b) >= UNION_CONTEXT
 
 
 def name_uses(text: str, article_id: str, sentence_id: str) -> list[NameUse]:
     context = stems(text)
-    return [NameUse(n, article_id, sentence_id, context) for n in names(text) if n[:1].isupper()]
+    return [NameUse(n, article_id, sentence_id, context) for n in names(text) if _PARTICLE.sub("", n)[:1].isupper()]
 
 
 _VERBS = r"(?:said|says|told|tweeted|wrote|added|warned|announced|noted|commented|argued|claimed|insisted|stated)"
