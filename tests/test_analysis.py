@@ -193,3 +193,16 @@ def test_a_figure_next_to_a_place_the_other_article_never_names_is_another_event
         ("The attack in Hasakah coincided with an attack in Diyala where 11 soldiers were killed.", "2022-01-22"),
     )
     assert "figure" not in _kinds(articles)
+
+
+def test_one_post_credited_to_two_people_and_a_succession_in_one_article() -> None:
+    two_sources = _articles(
+        ("He settled with Lauren Greene, his former communications director.", "2018-04-06"),
+        ("Farenthold's former communications director, Michael Rekola, described the office.", "2018-04-06"),
+    )
+    assert _kinds(two_sources)["name"] == [["Lauren Greene", "Michael Rekola"]]
+    one_source = _articles(
+        ("Her former chief of staff, Ann Lee, left; her new chief of staff, Bo Park, starts Monday.", "2018-04-06"),
+        ("The office has a new chief of staff.", "2018-04-06"),
+    )
+    assert "name" not in _kinds(one_source)

@@ -332,6 +332,38 @@ def _short_form(firsts: Sequence[str]) -> bool:
     return any(a[:3].lower() == b[:3].lower() for a, b in itertools.combinations(firsts, 2))
 
 
+# -- who held a post -----------------------------------------------------------------------------
+_POSTS = r"communications director|chief of staff|press secretary|campaign manager|campaign chairman"
+"""Posts one person holds at a time for a principal; spokesmen and lawyers come in numbers, so they are left out."""
+_WHOSE = r"(?:his|her|their|[A-Z][\w'’-]+['’]s)\s+(?:former\s+|then-|new\s+)?"
+_PERSON_NAME = r"[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][\w'’-]+"
+_POST_THEN_NAME = re.compile(rf"{_WHOSE}(?P<post>{_POSTS}),?\s+(?P<who>{_PERSON_NAME})")
+_NAME_THEN_POST = re.compile(rf"(?P<who>{_PERSON_NAME}),\s+{_WHOSE}(?P<post>{_POSTS})")
+
+
+def post_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """One post credited to two different people by two articles ("his former communications director")."""
+    holders: dict[str, dict[str, list[SentenceInfo]]] = {}
+    for info in sentences:
+        for pattern in (_POST_THEN_NAME, _NAME_THEN_POST):
+            for match in pattern.finditer(info.text):
+                post, who = match.group("post").lower(), match.group("who")
+                holders.setdefault(post, {}).setdefault(who, []).append(info)
+    found = []
+    for post, people in sorted(holders.items()):
+        if len(people) < 2:
+            continue
+        articles = {who: {i.article_id for i in infos} for who, infos in people.items()}
+        if len(set().union(*articles.values())) < 2:
+            continue  # one article naming two holders: a succession, more likely than a contradiction
+        sides = tuple(
+            Side(value=who, refs=tuple(_spread([i.ref for i in infos])), words=who) for who, infos in people.items()
+        )[:4]
+        topic = f"Who was the {post}: " + " / ".join(side.value for side in sides)
+        found.append(Finding("name", topic, sides, None, f"post:{post}"))
+    return found
+
+
 # -- wording ------------------------------------------------------------------------------------
 TERMS: tuple[tuple[str, str], ...] = (
     ("illegal immigrants", "undocumented immigrants"),
