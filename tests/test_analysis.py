@@ -206,3 +206,23 @@ def test_one_post_credited_to_two_people_and_a_succession_in_one_article() -> No
         ("The office has a new chief of staff.", "2018-04-06"),
     )
     assert "name" not in _kinds(one_source)
+
+
+def test_a_plea_named_differently_a_relative_by_first_name_and_a_negated_framing() -> None:
+    articles = _articles(
+        (
+            "Jesse Jackson Jr. pleaded guilty on Wednesday to one felony fraud count.\n\n"
+            "Mr. Jackson's wife, Sandi, was in court.\n\n"
+            "Republicans said the deal was a surrender by the president on the wall.",
+            "2013-02-20",
+        ),
+        (
+            "Jackson's plea was to a conspiracy charge.\n\n"
+            "His wife, Sandra Jackson, was in court.\n\n"
+            "The president said Republicans will not cave on the wall.",
+            "2013-02-20",
+        ),
+    )
+    kinds = _kinds(articles)
+    assert kinds["outcome"] == [["fraud", "conspiracy"]]  # "will not cave" is no climb-down
+    assert ["Sandi", "Sandra Jackson"] in kinds["name"]

@@ -36,6 +36,8 @@ YEAR_CONTEXT = 0.3
 """Least containment of the words around two "since YEAR" dates for them to date one thing."""
 """Content words two dates' surroundings must share to be dates of one event."""
 OUTCOME_CONTEXT = 0.15
+FRAMING_CONTEXT = 0.05
+"""Loaded framing words about one named subject need little else in common."""
 ATTRIBUTION_CONTEXT = 0.6
 ATTRIBUTION_SHARED = 5
 ARITHMETIC_SPREAD = Decimal("0.1")
@@ -71,6 +73,30 @@ _OUTCOMES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
         "the condition reported",
         re.compile(r"\bcritical condition\b", re.I),
         re.compile(r"\b(?:stable|good|fair|serious but stable) condition\b", re.I),
+    ),
+)
+# Framings of one result that cannot both be right: a win or a climb-down, a show of strength or a rebuke.
+_FRAMING = "how sources frame"
+_OUTCOMES += (
+    (
+        f"{_FRAMING} the result (a win or a climb-down)",
+        re.compile(r"\b(?:victory|triumph|(?:a|big|clear) win|no way a concession|not a concession)\b", re.I),
+        re.compile(r"\b(?:surrender(?:ed)?|caved?|capitulat(?:ed|ion)|climb-?down|backed down|retreat(?:ed)?)\b", re.I),
+    ),
+    (
+        f"{_FRAMING} the vote (strength or a rebuke)",
+        re.compile(r"\b(?:strong support|decisive(?:ly)?|resounding|commanding)\b", re.I),
+        re.compile(r"\b(?:rebuke|repudiation|dissent|discontent|revolt|defections?)\b", re.I),
+    ),
+    (
+        f"{_FRAMING} the tactics (routine or excessive)",
+        re.compile(r"\b(?:routine|standard practice|standard procedure|typical(?:ly)?|ordinary)\b", re.I),
+        re.compile(r"\b(?:unnecessary|excessive|vindictive|heavy-handed|overkill|gestapo)\b", re.I),
+    ),
+    (
+        "whether it was admitted",
+        re.compile(r"\b(?:admitted|acknowledged|confirmed)\b", re.I),
+        re.compile(r"\b(?:deny|denied|denies|changed (?:his|her) story|backed away|walked back)\b", re.I),
     ),
 )
 _DONE_OR_PENDING = (
@@ -286,6 +312,12 @@ _NOT_FIRST = frozenset(
 )
 
 
+_RELATIVE = re.compile(
+    r"\b(?P<owner>[A-Z][\w'’-]+)['’]s\s+(?:wife|husband|son|daughter|brother|sister|father|mother),\s+"
+    r"(?P<first>[A-Z][a-z]+)\b(?!\s+[A-Z])"
+)
+
+
 def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     """One surname with two first names that share an initial (David / Dave Brat, Linda / Loretta Sanchez)."""
     by_surname: dict[str, dict[str, list[tuple[SentenceInfo, str]]]] = {}
@@ -300,6 +332,11 @@ def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
                 continue
             words = info.text[match.start(1) : match.end(2)]
             by_surname.setdefault(name_key(last), {}).setdefault(first, []).append((info, words))
+        for match in _RELATIVE.finditer(info.text):
+            # "Mr. Jackson's wife, Sandi": the first name, and the surname of whose wife she is.
+            first = match.group("first")
+            if first not in _NOT_FIRST and first.lower() not in common:
+                by_surname.setdefault(name_key(match.group("owner")), {}).setdefault(first, []).append((info, first))
     found = []
     for surname, firsts in sorted(by_surname.items()):
         initials: dict[str, list[str]] = {}
@@ -330,6 +367,47 @@ def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
 def _short_form(firsts: Sequence[str]) -> bool:
     """Dave / David, Zack / Zachary: the shorter shares the longer's first three letters."""
     return any(a[:3].lower() == b[:3].lower() for a, b in itertools.combinations(firsts, 2))
+
+
+# -- what was pleaded to ----------------------------------------------------------------------
+_CHARGES = (
+    "fraud|conspiracy|perjury|obstruction|bribery|extortion|embezzlement|money laundering|tax evasion|"
+    "false statements|lying|witness tampering|contempt|theft|misuse"
+)
+_PLEA = re.compile(
+    r"\b(?:pleaded guilty|plea was|pleaded not guilty|was convicted|was charged)\b(?P<what>.{0,80})", re.I
+)
+_CHARGE = re.compile(rf"\b(?:{_CHARGES})\b", re.I)
+
+
+def charge_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """One person's plea or charge named differently: "one felony fraud count" vs "a conspiracy charge"."""
+    pleas: list[tuple[SentenceInfo, frozenset[str], frozenset[str]]] = []
+    for info in sentences:
+        for match in _PLEA.finditer(info.text):
+            before = frozenset(name_key(n) for n in names(info.text[: match.start()]) if n.lower() not in _DATE_WORDS)
+            words = frozenset(w.lower() for w in _CHARGE.findall(match.group("what").split(";")[0]))
+            if before and words:
+                pleas.append((info, before, words))
+    found = []
+    seen: set[frozenset[str]] = set()
+    for (a, who_a, wa), (b, who_b, wb) in itertools.combinations(pleas, 2):
+        if a.article_id == b.article_id or wa & wb or not who_a & who_b:
+            continue
+        if any(w in b.text.lower() for w in wa) or any(w in a.text.lower() for w in wb):
+            continue  # each names the other's charge too: two charges, not two versions of one
+        key = frozenset(who_a & who_b)
+        if key in seen:
+            continue
+        seen.add(key)
+        one, other = " and ".join(sorted(wa)), " and ".join(sorted(wb))
+        sides = (
+            Side(value=one, refs=(a.ref,), words=sorted(wa)[0]),
+            Side(value=other, refs=(b.ref,), words=sorted(wb)[0]),
+        )
+        topic = f"What the plea or charge was: {one} vs {other}"
+        found.append(Finding("outcome", topic, sides, None, f"charge:{'/'.join(sorted(key))}"))
+    return found
 
 
 # -- who held a post -----------------------------------------------------------------------------
@@ -656,26 +734,43 @@ def _year_pair(a: SentenceInfo, b: SentenceInfo) -> tuple[DateMention, DateMenti
 
 
 # -- outcomes and attributions --------------------------------------------------------------------
+_NEGATED = re.compile(r"\b(?:not|never|no|won't|wouldn't|didn't|don't|refused to)\s+(?:\w+\s+)?$", re.I)
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` in ``text`` that is not negated ("will not cave" is no climb-down)."""
+    for match in pattern.finditer(text):
+        if not _NEGATED.search(text[max(match.start() - 24, 0) : match.start()]):
+            return match
+    return None
+
+
 def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """Two versions of one outcome that cannot both be right, each side citing up to two of its best sentences."""
     found = []
     for topic, yes, no in _OUTCOMES:
-        hits_yes = [(s, m) for s in sentences if (m := yes.search(s.text))]
-        hits_no = [(s, m) for s in sentences if (m := no.search(s.text))]
-        best: tuple[float, SentenceInfo, SentenceInfo, str, str] | None = None
+        hits_yes = [(s, m) for s in sentences if (m := _affirmed(yes, s.text))]
+        hits_no = [(s, m) for s in sentences if (m := _affirmed(no, s.text))]
+        pairs: list[tuple[float, SentenceInfo, SentenceInfo, str, str]] = []
         for (a, ma), (b, mb) in itertools.product(hits_yes, hits_no):
-            if a.ref == b.ref or yes.search(b.text) or no.search(a.text):
-                continue
+            if a.ref == b.ref or _affirmed(yes, b.text) or _affirmed(no, a.text):
+                continue  # a sentence that says both is weighing them, not taking a side
             if topic.startswith(_PENDING_TOPIC) and a.article_id == b.article_id:
                 continue
             score = containment(a.stems, b.stems)
-            if score < OUTCOME_CONTEXT or not (_shared_names(a, b) or _events(a) & _events(b)):
+            framing = topic.startswith(_FRAMING)
+            if framing and _shared_names(a, b) and score >= FRAMING_CONTEXT:
+                pass  # words this loaded, about the same named subject, are enough
+            elif score < OUTCOME_CONTEXT or not (_shared_names(a, b) or _events(a) & _events(b)):
                 continue
-            if best is None or score > best[0]:
-                best = (score, a, b, ma.group(0), mb.group(0))
-        if best is None:
+            pairs.append((score, a, b, ma.group(0), mb.group(0)))
+        if not pairs:
             continue
-        _, a, b, wa, wb = best
-        sides = (Side(value=wa, refs=(a.ref,), words=wa), Side(value=wb, refs=(b.ref,), words=wb))
+        pairs.sort(key=lambda p: (-p[0], str(p[1].ref), str(p[2].ref)))
+        _, a, b, wa, wb = pairs[0]
+        refs_a = list(dict.fromkeys(p[1].ref for p in pairs))[:2]
+        refs_b = list(dict.fromkeys(p[2].ref for p in pairs))[:2]
+        sides = (Side(value=wa, refs=tuple(refs_a), words=wa), Side(value=wb, refs=tuple(refs_b), words=wb))
         note = f"{a.article_id} contradicts itself" if a.article_id == b.article_id else None
         if topic.startswith(_PENDING_TOPIC) and (b.published or "") <= (a.published or ""):
             note = f"{b.article_id} may have been written before it happened"
