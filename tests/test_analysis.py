@@ -226,3 +226,22 @@ def test_a_plea_named_differently_a_relative_by_first_name_and_a_negated_framing
     kinds = _kinds(articles)
     assert kinds["outcome"] == [["fraud", "conspiracy"]]  # "will not cave" is no climb-down
     assert ["Sandi", "Sandra Jackson"] in kinds["name"]
+
+
+def test_one_act_credited_to_two_doers_but_not_to_one_named_more_fully() -> None:
+    two = _articles(
+        (
+            "The car bomb near the prison in Hasakah was conducted by ISIS sleeper cells, a spokesman said.",
+            "2022-01-22",
+        ),
+        ("ISIS detainees led an attack on the prison in Hasakah on Friday, a spokesman said.", "2022-01-22"),
+    )
+    assert _kinds(two)["attribution"] == [["ISIS sleeper cells", "ISIS detainees"]]
+    one = _articles(
+        (
+            "The car bomb near the prison in Hasakah was conducted by ISIS sleeper cells, a spokesman said.",
+            "2022-01-22",
+        ),
+        ("ISIS led an attack on the prison in Hasakah on Friday, a spokesman said.", "2022-01-22"),
+    )
+    assert "attribution" not in _kinds(one)

@@ -19,6 +19,7 @@ from summarizer.analysis.consensus import agreements
 from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
 from summarizer.analysis.findings import (
     SentenceInfo,
+    agent_findings,
     arithmetic_findings,
     attribution_findings,
     charge_findings,
@@ -85,6 +86,7 @@ def analyse(articles: Sequence[Article]) -> Analysis:
         *outcome_findings(infos),
         *figure_findings(infos, folded_names(infos)),
         *attribution_findings(infos),
+        *agent_findings(infos),
     ]
     return Analysis(
         discrepancies=unique(findings)[:MAX_DISCREPANCIES],

@@ -369,6 +369,67 @@ def _short_form(firsts: Sequence[str]) -> bool:
     return any(a[:3].lower() == b[:3].lower() for a, b in itertools.combinations(firsts, 2))
 
 
+# -- who did it --------------------------------------------------------------------------------
+_AGENT = r"(?P<who>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*)"
+# After "by" or "of" the doer runs on (greedy) to the end of its phrase: "by ISIS sleeper cells, who ...".
+_PHRASE_END = "who|which|that|from|in|near|on|at|to|since|after|before|for|with|and|as"
+_AGENT_AFTER = rf"(?P<who>[A-Za-z][\w'’-]*(?:\s+(?!(?:{_PHRASE_END})\b)[A-Za-z][\w'’-]*){{0,3}})"
+_DID = "led|carried out|launched|staged|mounted"
+_ACTIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
+    (
+        "ordered",
+        (
+            re.compile(rf"{_AGENT}\s+(?:ordered|directed)\b"),
+            re.compile(rf"\b(?:on|at|under) the (?:orders?|direction|instructions?) of (?:the\s+)?{_AGENT_AFTER}"),
+        ),
+    ),
+    (
+        "attacked",
+        (
+            re.compile(rf"{_AGENT}\s+(?:{_DID})\s+(?:an?\s+)?(?:\w+\s+)?(?:attack|assault|raid)"),
+            re.compile(
+                rf"\b(?:attack|assault|explosion|raid)\b[^,.;]{{0,40}}?\b(?:conducted|{_DID}) by {_AGENT_AFTER}"
+            ),
+            re.compile(rf"{_AGENT}\s+who\s+attacked\b"),
+        ),
+    ),
+)
+AGENT_CONTEXT = 0.2
+
+
+def _head(who: str) -> str:
+    words = [w for w in who.split() if w.lower() not in STOPWORDS]
+    return name_key(words[-1]) if words else ""
+
+
+def agent_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
+    """The same act credited to different doers: "detainees led the attack" vs "cells who attacked from outside"."""
+    found = []
+    for act, patterns in _ACTIONS:
+        doers: list[tuple[SentenceInfo, str]] = []
+        for info in sentences:
+            for pattern in patterns:
+                match = pattern.search(info.text)
+                if match and _head(match.group("who")):
+                    doers.append((info, match.group("who").strip()))
+                    break
+        best: tuple[float, SentenceInfo, str, SentenceInfo, str] | None = None
+        for (a, who_a), (b, who_b) in itertools.combinations(doers, 2):
+            if a.article_id == b.article_id or _head(who_a) == _head(who_b) or variants(_head(who_a), _head(who_b)):
+                continue
+            if stems(who_a) <= stems(who_b) or stems(who_b) <= stems(who_a):
+                continue  # "ISIS" and "ISIS sleeper cells": the same doer, named more or less fully
+            score = containment(a.stems - stems(who_a), b.stems - stems(who_b))
+            if score >= AGENT_CONTEXT and _shared_names(a, b) and (best is None or score > best[0]):
+                best = (score, a, who_a, b, who_b)
+        if best is None:
+            continue
+        _, a, who_a, b, who_b = best
+        sides = (Side(value=who_a, refs=(a.ref,), words=who_a), Side(value=who_b, refs=(b.ref,), words=who_b))
+        found.append(Finding("attribution", f"Who {act}: {who_a} vs {who_b}", sides, None, f"agent:{act}"))
+    return found
+
+
 # -- what was pleaded to ----------------------------------------------------------------------
 _CHARGES = (
     "fraud|conspiracy|perjury|obstruction|bribery|extortion|embezzlement|money laundering|tax evasion|"
