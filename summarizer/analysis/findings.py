@@ -375,6 +375,7 @@ _AGENT = r"(?P<who>(?:[A-Za-z][\w'’-]*\s+){0,3}?[A-Za-z][\w'’-]*)"
 _PHRASE_END = "who|which|that|from|in|near|on|at|to|since|after|before|for|with|and|as"
 _AGENT_AFTER = rf"(?P<who>[A-Za-z][\w'’-]*(?:\s+(?!(?:{_PHRASE_END})\b)[A-Za-z][\w'’-]*){{0,3}})"
 _DID = "led|carried out|launched|staged|mounted"
+_ATTACKS = "attack|assault|explosion|raid|bomb|bombing|shooting"
 _ACTIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
     (
         "ordered",
@@ -387,9 +388,7 @@ _ACTIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
         "attacked",
         (
             re.compile(rf"{_AGENT}\s+(?:{_DID})\s+(?:an?\s+)?(?:\w+\s+)?(?:attack|assault|raid)"),
-            re.compile(
-                rf"\b(?:attack|assault|explosion|raid)\b[^,.;]{{0,40}}?\b(?:conducted|{_DID}) by {_AGENT_AFTER}"
-            ),
+            re.compile(rf"\b(?:{_ATTACKS})\b[^,.;]{{0,40}}?\b(?:conducted|{_DID}) by {_AGENT_AFTER}"),
             re.compile(rf"{_AGENT}\s+who\s+attacked\b"),
         ),
     ),
