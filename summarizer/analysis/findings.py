@@ -394,6 +394,10 @@ _ACTIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
     ),
 )
 AGENT_CONTEXT = 0.2
+_ACTION_WORDS = {
+    "ordered": re.compile(r"\b(?:ordered|directed|orders?|direction|instructions?)\b"),
+    "attacked": re.compile(rf"\b(?:{_DID}|attacked|conducted)\b"),
+}
 
 
 def _head(who: str) -> str:
@@ -406,7 +410,10 @@ def agent_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     found = []
     for act, patterns in _ACTIONS:
         doers: list[tuple[SentenceInfo, str]] = []
+        gate = _ACTION_WORDS[act]
         for info in sentences:
+            if not gate.search(info.text):
+                continue  # the doer patterns scan every position; most sentences have no such verb at all
             for pattern in patterns:
                 match = pattern.search(info.text)
                 if match and _head(match.group("who")):
@@ -519,9 +526,7 @@ def wording_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     """Two articles naming one thing with terms from opposite sides of a known divide."""
     found = []
     for one, other in TERMS:
-        uses = {
-            term: [s for s in sentences if re.search(rf"\b{re.escape(term)}\b", s.text, re.I)] for term in (one, other)
-        }
+        uses = {term: [s for s in sentences if term in s.text.lower()] for term in (one, other)}
         if not uses[one] or not uses[other]:
             continue
         if {s.article_id for s in uses[one]} == {s.article_id for s in uses[other]}:
@@ -805,12 +810,17 @@ def _affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return None
 
 
+_OUTCOME_GATE = re.compile("|".join(f"(?:{p.pattern})" for _, yes, no in _OUTCOMES for p in (yes, no)), re.I)
+"""Any outcome word at all: one pass over a sentence before the per-topic patterns."""
+
+
 def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     """Two versions of one outcome that cannot both be right, each side citing up to two of its best sentences."""
     found = []
+    worded = [s for s in sentences if _OUTCOME_GATE.search(s.text)]
     for topic, yes, no in _OUTCOMES:
-        hits_yes = [(s, m) for s in sentences if (m := _affirmed(yes, s.text))]
-        hits_no = [(s, m) for s in sentences if (m := _affirmed(no, s.text))]
+        hits_yes = [(s, m) for s in worded if (m := _affirmed(yes, s.text))]
+        hits_no = [(s, m) for s in worded if (m := _affirmed(no, s.text))]
         pairs: list[tuple[float, SentenceInfo, SentenceInfo, str, str]] = []
         for (a, ma), (b, mb) in itertools.product(hits_yes, hits_no):
             if a.ref == b.ref or _affirmed(yes, b.text) or _affirmed(no, a.text):
