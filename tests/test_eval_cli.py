@@ -67,6 +67,12 @@ def test_compare_fails_the_gate_on_a_worse_prompt(
     assert b.metrics["fact_recall"] < a.metrics["fact_recall"]
     err = capsys.readouterr().err
     assert "gate failed" in err and "fact_recall" in err
+    row = next(r for r in report.comparison.rows if r.metric == "fact_recall")
+    assert row.verdict == "worse" and row.cases == 1  # one case: the point difference decides
+    md = (tmp_path / "out" / "report.md").read_text()
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "## Gate: B: " in md and "| fact recall |" in md
+    assert "FAIL (worse)" in md and '<td class="fail">FAIL (worse)</td>' in html
 
 
 def test_compare_passes_when_nothing_got_worse(
@@ -219,3 +225,12 @@ def test_repeating_a_cached_temperature_zero_run_is_refused(tmp_path: Path, caps
     assert main([*argv, "--repeat", "2"]) != 0
     assert "--temperature above 0" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "c.sqlite").exists() and not (tmp_path / "report.json").exists()
+
+
+def test_the_help_lists_the_new_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--corpus", "--gate-mode", "--repeat", "--bootstrap-seed", "95 % interval"):
+        assert option in text

@@ -163,7 +163,7 @@ class _Display:
         if self.bar is not None:
             self.bar.update(self.task, description=text[:90])
         elif not self.quiet:
-            self.err.print(f"[dim]{text}[/]", highlight=False, markup=True)
+            self.err.print(f"[dim]{escape(text)}[/]", highlight=False, markup=True, soft_wrap=True)
 
 
 def _llm_runs(args: argparse.Namespace, cases: list[LoadedCase], err: Console) -> list[RunOutcome]:

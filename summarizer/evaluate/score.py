@@ -28,7 +28,14 @@ a sentence of that article that states all of them. A gold consensus item is rec
 predicted consensus point that states its values and is backed by two or more articles. A gold
 discrepancy side is matched by a predicted side that states the side's values and is backed by
 one of the side's articles; a gold discrepancy is recalled by a predicted discrepancy that
-matches two or more of its sides with different predicted sides. Both are one-to-one.
+matches two or more of its sides with different predicted sides. Recall is one-to-one, and per
+kind too (gold ``name`` counts as ``spelling``). Precision counts a prediction correct when it
+could recall *some* gold item, so a duplicate is not a false alarm; a predicted discrepancy that
+matches none is a false alarm, reported by name.
+
+**Timeline.** A predicted entry matches a gold dated event when it validly cites one of the
+event's support sentences; pairs are one-to-one, preferring pairs whose dates agree. Date
+accuracy, over matched events: the entry's ``iso`` is the label's day or range (absent = wrong).
 
 **Answers.** One structured answer per article and one for the brief. It counts as
 schema-valid when the model's answer was accepted by validation (schema and grounding) on some
