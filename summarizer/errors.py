@@ -40,6 +40,12 @@ class ProviderError(SummarizerError):
         """True when no answer came back at all (connection refused, timeout), not an HTTP error."""
 
 
+class StoreError(SummarizerError):
+    """The batch store refused a read or write (a full disk, a read-only file); the step was rolled back."""
+
+    exit_code = 6  # as BatchError: the batch could not run
+
+
 class ModelOutputError(SummarizerError):
     """The model's answer could not be parsed into the expected structure, even after re-asks."""
 

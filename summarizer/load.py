@@ -3,11 +3,14 @@
 Formats: the seed plain-text format (title line, optional repeated title, optional ISO date
 line, body), Markdown (optional front matter, first ``#`` heading as title), JSON / JSONL
 records (``title``, ``text``, optional ``url``, ``published``, ``source``) and HTML, whose main
-text is extracted with trafilatura. Every failure is an :class:`InputError` naming the input.
+text is extracted with trafilatura. Text is UTF-8, or UTF-8/16/32 with a byte-order mark; other
+encodings are refused with the one charset-normalizer guesses named. Every failure is an
+:class:`InputError` naming the input, one line each.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -50,19 +53,33 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 """Control characters other than tab, newline, form feed and carriage return: a sign of binary data."""
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),  # before UTF-16 LE, whose mark begins the same way
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+"""Byte-order marks, the codec that reads (and drops) each, and the encoding's name for messages."""
+
+
 def decode(data: bytes, origin: str) -> str:
-    """UTF-8 text of ``data``, or an InputError that says exactly what is wrong with it."""
+    """The text of ``data`` (UTF-8, or UTF-8/16/32 with a byte-order mark), or an InputError that says
+    exactly what is wrong with it."""
     if not data.strip():
         raise InputError(f"{origin}: empty input")
-    if b"\x00" in data[:8192]:
+    codec, name = next(((codec, name) for bom, codec, name in _BOMS if data.startswith(bom)), ("utf-8", "UTF-8"))
+    if name == "UTF-8" and b"\x00" in data[:8192]:
+        unmarked = _unmarked_utf16_or_32(data)
+        if unmarked is not None:
+            raise InputError(
+                f"{origin}: {_encoding_name(unmarked)} text without a byte-order mark; {_convert(unmarked)}"
+            )
         raise InputError(f"{origin}: binary data (NUL bytes), not a text article")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{origin}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "convert it first, e.g. iconv -f LATIN1 -t UTF-8"
-        ) from None
+        raise InputError(_undecodable(data, exc, name, origin)) from None
     control = len(_CONTROL.findall(text, 0, 8192))
     if control > 0.05 * min(len(text), 8192):
         raise InputError(f"{origin}: binary data (control characters), not a text article")
@@ -70,6 +87,51 @@ def decode(data: bytes, origin: str) -> str:
     if not text.strip():
         raise InputError(f"{origin}: empty input (only whitespace)")
     return text
+
+
+def _undecodable(data: bytes, exc: UnicodeDecodeError, name: str, origin: str) -> str:
+    """Why ``data`` is not ``name`` text, naming the encoding it looks like when that can be guessed."""
+    where = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+    if name != "UTF-8":
+        return f"{origin}: not valid {name} after its byte-order mark ({where})"
+    guess = _guess_encoding(data)
+    if guess is None:
+        return f"{origin}: not text: not valid UTF-8 ({where}), and no other encoding fits"
+    # Refused, not decoded: single-byte encodings are told apart by guesswork, and a wrong one would
+    # put wrong letters into quoted, cited sentences.
+    return f"{origin}: not valid UTF-8 ({where}); it may be {_encoding_name(guess)} (a guess): {_convert(guess)}"
+
+
+def _unmarked_utf16_or_32(data: bytes) -> str | None:
+    """The UTF-16/32 codec that reads ``data`` (which has NUL bytes and no byte-order mark) as mostly ASCII
+    text without control characters, or None: such text puts NULs beside every letter, binary data does not."""
+    head = data[:8192]
+    for codec in ("utf_32_le", "utf_32_be", "utf_16_le", "utf_16_be"):  # UTF-32 first: it reads as UTF-16 too
+        try:
+            text = head[: len(head) - len(head) % 4].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if text and sum(c.isascii() for c in text) >= 0.9 * len(text) and not _CONTROL.search(text):
+            return codec
+    return None
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """The encoding charset-normalizer finds most likely for ``data`` (a Python codec name), or None."""
+    from charset_normalizer import from_bytes  # here: only text that is not UTF-8 needs it
+
+    best = from_bytes(data[:65536]).best()
+    return None if best is None else str(best.encoding)
+
+
+def _encoding_name(codec: str) -> str:
+    """A Python codec name (``cp1252``, ``utf_16_le``) as iconv spells it (``CP1252``, ``UTF-16LE``)."""
+    name = codec.upper().replace("_", "-")
+    return name.replace("-LE", "LE").replace("-BE", "BE").replace("ISO8859", "ISO-8859")
+
+
+def _convert(codec: str) -> str:
+    return f"convert it to UTF-8 first, e.g. iconv -f {_encoding_name(codec)} -t UTF-8"
 
 
 def _check_size(size: int, origin: str, max_bytes: int) -> None:
@@ -156,30 +218,64 @@ def record_to_document(record: Any, origin: str) -> Document:
     )
 
 
+def json_value(text: str, origin: str) -> Any:
+    """``json.loads(text)``, with nesting too deep for its recursive parser as an InputError naming ``origin``.
+
+    Invalid JSON stays a :class:`json.JSONDecodeError`: callers say where it is in their own terms.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{origin}: JSON nested too deeply to read") from None
+
+
 def parse_json(text: str, origin: str) -> list[Document]:
     try:
-        data = json.loads(text)
+        data = json_value(text, origin)
     except json.JSONDecodeError as exc:
-        # Not one JSON value: try JSON Lines.
-        return parse_jsonl(text, origin) if "\n" in text.strip() else _bad_json(origin, exc)
+        # Not one JSON value: perhaps JSON Lines.
+        return parse_jsonl(text, origin) if is_json_lines(text) else _bad_json(origin, exc)
     records = data if isinstance(data, list) else [data]
     return [record_to_document(r, f"{origin}[{i}]" if len(records) > 1 else origin) for i, r in enumerate(records)]
+
+
+def is_json_lines(text: str) -> bool:
+    """Whether ``text`` is JSON Lines: not one JSON value, but lines of which the first or second is one on
+    its own (so a broken first line still counts). A pretty-printed document with a mistake is not."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        json.loads(text)
+        return False
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    return any(_is_json(line) for line in lines[:2])
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
 
 
 def _bad_json(origin: str, exc: json.JSONDecodeError) -> list[Document]:
     raise InputError(f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
 
 
+def jsonl_line(line: str, where: str) -> Document:
+    """The article on one line of JSON Lines; an InputError naming ``where`` (``file:line``) if there is none."""
+    try:
+        record = json_value(line, where)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+    return record_to_document(record, where)
+
+
 def parse_jsonl(text: str, origin: str) -> list[Document]:
-    docs = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{origin}:{lineno}: invalid JSON: {exc.msg}") from None
-        docs.append(record_to_document(record, f"{origin}:{lineno}"))
+    docs = [jsonl_line(line, f"{origin}:{n}") for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
     if not docs:
         raise InputError(f"{origin}: no records")
     return docs
@@ -251,6 +347,11 @@ def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_BYTES) ->
 
 
 def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Document]:
+    return parse_text(read_text(path, max_bytes=max_bytes), str(path), path.suffix)
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
+    """The decoded text of the file at ``path``, or an InputError naming it."""
     origin = str(path)
     try:
         size = path.stat().st_size
@@ -264,7 +365,7 @@ def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Document]:
         raise InputError(f"{origin}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{origin}: cannot read ({exc.strerror or exc})") from None
-    return parse_text(decode(data, origin), origin, path.suffix)
+    return decode(data, origin)
 
 
 def expand(sources: Iterable[str]) -> Iterator[str]:

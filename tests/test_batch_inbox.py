@@ -61,3 +61,52 @@ def test_an_unreadable_file_is_an_item_with_its_error_not_an_exception(tmp_path:
     (tmp_path / "good.txt").write_text("Title\n\nBody text.")
     items = list(inbox.read([str(tmp_path)]))
     assert [(Path(i.origin).name, i.error is None) for i in items] == [("empty.txt", False), ("good.txt", True)]
+
+
+def test_a_json_file_holding_json_lines_keeps_good_lines_around_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    write_jsonl(
+        path, [{"title": "One", "text": "First."}, '{"title": ', "[" * 50_000 + "]" * 50_000, {"text": "Four."}]
+    )
+    items = list(inbox.read([str(path)]))
+    assert [(i.origin, i.error) for i in items] == [
+        (f"{path}:1", None),
+        (f"{path}:2", f"{path}:2: invalid JSON: Expecting value (column 11)"),
+        (f"{path}:3", f"{path}:3: JSON nested too deeply to read"),
+        (f"{path}:4", None),
+    ]
+
+
+def test_a_json_file_holding_one_document_or_a_list_is_read_whole(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps([{"title": "A", "text": "Alpha."}, {"title": "B", "text": "Beta."}]))
+    (tmp_path / "b.json").write_text('{\n  "title": "C",\n  "text": "Gamma."\n}\n')
+    items = list(inbox.read([str(tmp_path)]))
+    assert [(Path(i.origin).name, i.document.title if i.document else None) for i in items] == [
+        ("a.json[0]", "A"),
+        ("a.json[1]", "B"),
+        ("b.json", "C"),
+    ]
+
+
+def test_a_deeply_nested_stream_line_is_an_item_error() -> None:
+    data = b'{"title": "A", "text": "Alpha."}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    items = list(inbox.read(["-"], stdin=io.BytesIO(data)))
+    assert [(i.origin, i.error) for i in items] == [
+        ("<stdin>:1", None),
+        ("<stdin>:2", "<stdin>:2: JSON nested too deeply to read"),
+    ]
+
+
+def test_a_stream_line_names_its_column_without_its_line_end() -> None:
+    items = list(inbox.read(["-"], stdin=io.BytesIO(b'{"title": "broken\r\n')))
+    assert [i.error for i in items] == ["<stdin>:1: invalid JSON: Unterminated string starting at (column 11)"]
+
+
+def test_a_json_lines_file_named_json_with_a_broken_first_line_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    write_jsonl(path, ['{"title": "One", "text"', {"title": "Two", "text": "Second."}])
+    items = list(inbox.read([str(path)]))
+    assert [(i.origin, i.document.title if i.document else i.error) for i in items] == [
+        (f"{path}:1", f"{path}:1: invalid JSON: Expecting ':' delimiter (column 24)"),
+        (f"{path}:2", "Two"),
+    ]

@@ -5,6 +5,7 @@ import pytest
 
 from summarizer.batch import BatchError
 from summarizer.batch.store import SCHEMA_VERSION, Store, parse_time
+from summarizer.errors import StoreError
 from summarizer.load import Document
 
 
@@ -196,8 +197,10 @@ def test_a_write_that_cannot_get_the_lock_in_time_fails_clearly(
 
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.05)
     with Store(tmp_path / "s.db") as first, Store(tmp_path / "s.db") as second:
-        with first.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"), second.transaction():
+        with first.transaction(), pytest.raises(StoreError) as raised, second.transaction():
             pass
+        assert str(raised.value).startswith(f"{tmp_path / 's.db'}: cannot write the batch store: another connection")
+        assert "(database is locked)" in str(raised.value) and "\n" not in str(raised.value)
         with second.transaction():  # free again
             pass
 
@@ -215,3 +218,60 @@ def test_a_write_asked_not_to_wait_says_the_lock_is_busy_at_once(tmp_path: Path)
             assert time.monotonic() - started < 1.0
         with second.transaction(wait=False):  # free again
             pass
+
+
+def test_a_store_another_connection_is_creating_is_used_once_made_not_made_again(tmp_path: Path) -> None:
+    import threading
+
+    from summarizer.batch.store import _MIGRATIONS, _statements
+
+    path = tmp_path / "s.db"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    creator.execute("PRAGMA journal_mode = WAL")
+    creator.execute("BEGIN IMMEDIATE")
+    for target in sorted(_MIGRATIONS):
+        for statement in _statements(_MIGRATIONS[target]):
+            creator.execute(statement)
+        creator.execute(f"PRAGMA user_version = {target}")
+    commit = threading.Timer(0.3, creator.execute, ["COMMIT"])
+    commit.start()
+    try:
+        with Store(path) as store:  # waits for the creator's transaction, then finds the schema there
+            assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+            assert run == 1
+    finally:
+        commit.join()
+        creator.close()
+
+
+def test_statements_split_a_migration_without_breaking_its_comments() -> None:
+    from summarizer.batch.store import _MIGRATIONS, _statements
+
+    statements = list(_statements(_MIGRATIONS[1]))
+    assert all(sqlite3.complete_statement(s) for s in statements)
+    assert sum(s.lstrip().startswith("CREATE TABLE") for s in statements) == _MIGRATIONS[1].count("CREATE TABLE")
+    assert "".join(statements).strip() == _MIGRATIONS[1].strip()
+
+
+def test_a_write_on_a_full_disk_is_a_store_error_and_leaves_nothing(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    store.db.execute("PRAGMA max_page_count = 1")  # SQLite's own SQLITE_FULL: the file may not grow any more
+    with pytest.raises(StoreError) as raised, store.transaction():
+        for n in range(200):
+            store.add_article(doc(n), seen_at=0.0, run_id=run)
+    assert str(raised.value) == (
+        f"{store.path}: cannot write the batch store: the disk is full (database or disk is full);"
+        " the step was rolled back"
+    )
+    assert not store.db.in_transaction
+    store.db.execute("PRAGMA max_page_count = 1073741823")
+    assert store.known_hashes([doc(n).sha256 for n in range(200)]) == {}
+
+
+def test_an_sql_mistake_inside_a_transaction_stays_itself_and_is_rolled_back(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    with pytest.raises(sqlite3.OperationalError, match="no such table"), store.transaction():
+        store.add_article(doc(1), seen_at=0.0, run_id=run)
+        store.db.execute("SELECT * FROM no_such_table")
+    assert store.known_hashes([doc(1).sha256]) == {}

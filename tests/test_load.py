@@ -347,6 +347,41 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert (doc.title, doc.text) == ("Title", "Body text.")
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_decoded(tmp_path: Path, codec: str) -> None:
+    path = write(tmp_path / "bom.txt", "\ufeffTitre\r\n\r\nCorps déjà écrit.\r\n".encode(codec))
+    [doc] = read_path(path)
+    assert (doc.title, doc.text) == ("Titre", "Corps déjà écrit.")
+
+
+def test_text_broken_after_its_byte_order_mark_names_the_encoding(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.txt", "\ufeffTitle\n\nBody".encode("utf-16-le") + b"\x00\xd8")
+    assert (
+        one_error(lambda: read_path(path))
+        == f"{path}: not valid UTF-16 after its byte-order mark (byte 0x00 at offset 24)"
+    )
+
+
+def test_a_utf16_mark_followed_only_by_whitespace_is_empty(tmp_path: Path) -> None:
+    path = write(tmp_path / "blank.txt", "\ufeff \n\t\n".encode("utf-16-le"))
+    assert one_error(lambda: read_path(path)) == f"{path}: empty input (only whitespace)"
+
+
+def test_deeply_nested_json_is_an_input_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    assert one_error(lambda: read_path(path)) == f"{path}: JSON nested too deeply to read"
+    assert one_error(lambda: parse_text('{"a":' * 50_000 + "1" + "}" * 50_000, "<stdin>")) == (
+        "<stdin>: JSON nested too deeply to read"
+    )
+
+
+def test_a_pretty_printed_json_mistake_is_reported_at_its_line_not_as_json_lines(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.json", '{\n  "title": "A",\n  "text": "Body",\n}\n')
+    assert one_error(lambda: read_path(path)) == (
+        f"{path}: invalid JSON at line 4 column 1: Expecting property name enclosed in double quotes"
+    )
+
+
 def test_crlf_is_normalised(tmp_path: Path) -> None:
     path = write(tmp_path / "crlf.txt", b"Title\r\n\r\nBody one.\r\nBody two.\r\n")
     [doc] = read_path(path)

@@ -3,15 +3,15 @@
 Everything is read with :mod:`summarizer.load`, so the formats are those of ``summarizer
 brief``. JSON Lines files (``.jsonl``/``.ndjson``) and standard input (``-``) are streamed a
 line at a time: a stream can be larger than the per-file size limit, and a bad line is
-reported (as an :class:`Item` with an error) without losing the lines around it. Every item
-names its origin — a path, ``path:line`` or ``<stdin>:line`` — so the store can say where
-each article (or each problem) came from.
+reported (as an :class:`Item` with an error) without losing the lines around it; so is a bad
+line of a ``.json`` file that holds JSON Lines. Every item names its origin — a path,
+``path:line`` or ``<stdin>:line`` — so the store can say where each article (or each problem)
+came from.
 """
 
 from __future__ import annotations
 
 import glob
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import IO
 
 from summarizer.errors import InputError
-from summarizer.load import MAX_BYTES, TEXT_SUFFIXES, Document, decode, expand, load_one, record_to_document
+from summarizer.load import (
+    MAX_BYTES,
+    TEXT_SUFFIXES,
+    Document,
+    decode,
+    expand,
+    is_json_lines,
+    jsonl_line,
+    load_one,
+    parse_json,
+    read_text,
+)
 
 STREAM_SUFFIXES = {".jsonl", ".ndjson"}
 _GLOB_CHARS = set("*?[")
@@ -63,12 +74,33 @@ def read_stream(stream: IO[bytes], origin: str, *, max_bytes: int = MAX_BYTES) -
             yield Item(where, error=f"{where}: {len(raw):,} bytes is more than the {max_bytes:,}-byte limit")
             continue
         try:
-            record = json.loads(decode(raw, where))
-            yield Item(where, document=record_to_document(record, where))
-        except json.JSONDecodeError as exc:
-            yield Item(where, error=f"{where}: invalid JSON: {exc.msg}")
+            yield _line_item(decode(raw.rstrip(b"\r\n"), where), where)  # its end is not part of the JSON
         except InputError as exc:
             yield Item(where, error=str(exc))
+
+
+def _line_item(line: str, where: str) -> Item:
+    """The item on one line of JSON Lines: its article, or why it has none."""
+    try:
+        return Item(where, document=jsonl_line(line, where))
+    except InputError as exc:
+        return Item(where, error=str(exc))
+
+
+def read_json(path: str, *, max_bytes: int = MAX_BYTES) -> Iterator[Item]:
+    """The items of a ``.json`` file: its records, or one per line when it holds JSON Lines (so a bad
+    line is one bad item, not a whole file lost)."""
+    try:
+        text = read_text(Path(path), max_bytes=max_bytes)
+        if not is_json_lines(text):
+            yield from (Item(doc.origin, document=doc) for doc in parse_json(text, path))
+            return
+    except InputError as exc:
+        yield Item(path, error=str(exc))
+        return
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield _line_item(line, f"{path}:{lineno}")
 
 
 def read(specs: Iterable[str], *, max_bytes: int = MAX_BYTES, stdin: IO[bytes] | None = None) -> Iterator[Item]:
@@ -90,6 +122,8 @@ def _read_sources(sources: list[str], *, max_bytes: int, stdin: IO[bytes] | None
                     yield from read_stream(stream, source, max_bytes=max_bytes)
             except OSError as exc:
                 yield Item(source, error=f"{source}: cannot read ({exc.strerror or exc})")
+        elif Path(source).suffix.lower() == ".json":
+            yield from read_json(source, max_bytes=max_bytes)
         else:
             try:
                 docs = load_one(source, max_bytes=max_bytes)

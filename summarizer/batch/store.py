@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.batch import BatchError
+from summarizer.errors import StoreError, SummarizerError
 from summarizer.load import Document
 
 SCHEMA_VERSION = 2
@@ -203,10 +204,45 @@ class LockBusy(BatchError):
     """Another connection holds the store's write lock: raised only by a write asked not to wait."""
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
+def _busy(exc: sqlite3.Error) -> bool:
     """Whether ``exc`` says another connection holds the lock (SQLITE_BUSY; its code is there from Python 3.11)."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code == 5 if code is not None else "database is locked" in str(exc)
+
+
+_WRITE_FAILURES = {
+    13: "the disk is full",  # SQLITE_FULL
+    8: "the store is read-only",  # SQLITE_READONLY
+    10: "a disk I/O error",  # SQLITE_IOERR
+}
+"""SQLite result codes (primary, the low byte) of a write the file system refused, and what they mean."""
+
+_MESSAGES = {"disk is full": _WRITE_FAILURES[13], "readonly": _WRITE_FAILURES[8], "disk I/O": _WRITE_FAILURES[10]}
+"""The same by message, for a Python without ``sqlite_errorcode`` (before 3.11)."""
+
+
+def _read_only(path: Path) -> bool:
+    """Whether the store's file, or the folder where SQLite keeps its WAL and lock files, refuses writes."""
+    return not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of ``script`` one at a time: ``executescript`` would commit the open transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
+def _write_failure(exc: sqlite3.Error) -> str | None:
+    """What a refused write means (a full disk, a read-only file), or None for another error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _WRITE_FAILURES.get(code & 0xFF)
+    text = str(exc)
+    return next((m for k, m in _MESSAGES.items() if k in text), None)
 
 
 class Store:
@@ -218,8 +254,12 @@ class Store:
             raise BatchError(f"{self.path}: no such store (run `summarizer batch INBOX --store {self.path}` first)")
         if not readonly and self.path.parent and not self.path.parent.exists():
             raise BatchError(f"{self.path}: the folder {self.path.parent} does not exist")
+        self._lock_file: Any = None
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise self._open_error(exc) from None
+        try:
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
             if not readonly:
@@ -227,9 +267,25 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate(readonly)
-        except sqlite3.DatabaseError as exc:
-            raise BatchError(f"{self.path}: not a usable batch store ({exc})") from None
-        self._lock_file: Any = None
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise self._open_error(exc) from None
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _open_error(self, exc: sqlite3.Error) -> SummarizerError:
+        """The one-line error for a store that could not be opened, created or upgraded."""
+        if _busy(exc):  # still locked after BUSY_TIMEOUT, or at once while another connection sets up WAL
+            return BatchError(
+                f"{self.path}: another batch is running on this store (it is locked); wait for it to finish"
+            )
+        meaning = _write_failure(exc)
+        if meaning is None and _read_only(self.path):  # SQLite only says "unable to open database file"
+            meaning = _WRITE_FAILURES[8]
+        if meaning is not None:
+            return StoreError(f"{self.path}: cannot open the batch store: {meaning} ({exc})")
+        return BatchError(f"{self.path}: not a usable batch store ({exc})")
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> Store:
@@ -253,21 +309,53 @@ class Store:
             return
         if readonly:
             raise BatchError(f"{self.path}: store schema version {version} needs upgrading; run a batch first")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            # executescript commits first; the BEGIN inside makes each migration all-or-nothing.
-            self.db.executescript(f"BEGIN IMMEDIATE;\n{_MIGRATIONS[target]}\nPRAGMA user_version = {target};\nCOMMIT;")
+        # One transaction, the version read again inside it: a batch creating the same new store meanwhile
+        # holds the write lock until its tables exist, and this one then finds them made.
+        self._begin()
+        try:
+            version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(_MIGRATIONS[target]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target}")
+        except BaseException:
+            self._rollback()
+            raise
+        self.db.execute("COMMIT")
 
     @contextlib.contextmanager
     def transaction(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: all of it is committed, or none of it. Without ``wait``, LockBusy at
         once if another connection holds the write lock (for an event loop, which waits its own way)."""
-        self._begin(wait)
+        try:
+            self._begin(wait)
+        except sqlite3.OperationalError as exc:
+            self._raise_refused(exc)
+            raise
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.OperationalError):
+                self._raise_refused(exc)
             raise
-        self.db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """ROLLBACK if a transaction is open: SQLite ends one itself on some errors (a full disk)."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def _raise_refused(self, exc: sqlite3.OperationalError) -> None:
+        """A StoreError if ``exc`` is a write the store refused (its transaction rolled back); any other
+        error is a bug to see, not a condition to report, and is left to propagate."""
+        meaning = _write_failure(exc)
+        if meaning is None and _busy(exc):
+            meaning = f"another connection kept it locked for over {BUSY_TIMEOUT:g} s"
+        if meaning is not None:
+            raise StoreError(
+                f"{self.path}: cannot write the batch store: {meaning} ({exc}); the step was rolled back"
+            ) from None
 
     def _begin(self, wait: bool = True) -> None:
         """BEGIN IMMEDIATE, trying again every half millisecond while another connection writes (or,
