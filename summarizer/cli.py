@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,8 @@ FORMATS = ("rich", "json", "md", "html")
 
 # -- options shared by every command that calls a model ---------------------------------------
 def add_model_options(parser: argparse.ArgumentParser) -> None:
+    from summarizer.templates import DEFAULT_VERSION
+
     g = parser.add_argument_group("model")
     g.add_argument(
         "--provider",
@@ -43,9 +44,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--api-key", help="API key (env OPENAI_API_KEY; prefer the environment: arguments show in ps)")
     g.add_argument("--mode", choices=MODE_NAMES, help="instructor mode (default: tools)")
-    g.add_argument("--prompts", default=None, help="prompt set: a bundled version (v1) or a folder (default: v1)")
-    g.add_argument("--temperature", type=float, default=Settings.temperature)
-    g.add_argument("--seed", type=int, default=Settings.seed)
+    g.add_argument(
+        "--prompts", default=None, help=f"prompt set: a bundled version or a folder (default: {DEFAULT_VERSION})"
+    )
+    g.add_argument(
+        "--temperature", type=float, default=Settings.temperature, help=f"sampling (default {Settings.temperature})"
+    )
+    g.add_argument("--seed", type=int, default=Settings.seed, help=f"generation seed (default {Settings.seed})")
     g.add_argument("--max-tokens", type=int, default=Settings.max_tokens, help="per model response")
     g.add_argument("--max-attempts", type=int, default=Settings.max_attempts, help="first ask plus re-asks per answer")
     g.add_argument(
@@ -95,59 +100,75 @@ def notice_embedded(provider: Provider, err: Console) -> None:
 
 
 # -- brief / summarize ----------------------------------------------------------------------
-def _progress(
-    err: Console, total: int, enabled: bool
-) -> tuple[AbstractContextManager[Any], Callable[[str, str], None] | None]:
-    if not enabled:
-        return nullcontext(), None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+class _Display:
+    """The live progress bar on a terminal, started at the first article: after any embedded server has
+    started, since that server is forked and a display thread must not be running then."""
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
-    )  # fmt: skip
-    task = progress.add_task("starting", total=total)
+    def __init__(self, err: Console, enabled: bool) -> None:
+        self.err = err
+        self.enabled = enabled
+        self.total: int | None = None
+        self._progress: Any = None
+        self._task: Any = None
 
-    def update(stage: str, detail: str) -> None:
+    def __call__(self, stage: str, detail: str) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=self.err, transient=True,
+            )  # fmt: skip
+            self._task = self._progress.add_task("starting", total=self.total)
+            self._progress.start()
         if stage == "summarize":
-            progress.update(task, description=f"summarizing {detail[:60]}")
+            self._progress.update(self._task, description=f"summarizing {detail[:60]}")
         elif stage == "summarized":
-            progress.advance(task)
+            self._progress.advance(self._task)
         elif stage == "brief":
-            progress.update(task, description=f"cross-article brief from {detail}")
+            self._progress.update(self._task, description=f"cross-article brief from {detail}")
 
-    return progress, update
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_article: bool) -> int:
-    import asyncio
-
-    from summarizer.load import load
-    from summarizer.pipeline import Job, brief_articles
-    from summarizer.providers import running
-    from summarizer.segment import prepare
+    from summarizer.pipeline import brief_sources
+    from summarizer.segment import Article
 
     if not args.inputs:
         raise InputError("no input: give one or more files, directories, URLs, or - for standard input")
     if not cross_article and len(args.inputs) > 1:
         raise InputError("summarize takes one article; use 'summarizer brief' for several")
-    articles = prepare(load(args.inputs, max_bytes=args.max_bytes))
-    if not cross_article and len(articles) > 1:
-        raise InputError(f"{args.inputs[0]} holds {len(articles)} articles; use 'summarizer brief' for several")
-    if args.engine == "extractive":
-        from summarizer import extractive
+    provider = None if args.engine == "extractive" else provider_from_args(args)
+    display = _Display(err, enabled=err.is_terminal and not args.quiet)
 
-        brief = extractive.brief_articles(articles, cross_article=cross_article)
-        return _emit(brief, args, out, err)
-    provider = provider_from_args(args)
-    settings = settings_from_args(args, provider)
-    prompts = prompts_from_args(args)
-    notice_embedded(provider, err)
-    show_progress = err.is_terminal and not args.quiet
-    progress, update = _progress(err, len(articles), show_progress)
-    with running(provider) as ready, progress:
-        job = Job(provider=ready, prompts=prompts, settings=settings, concurrency=args.concurrency, progress=update)
-        brief = asyncio.run(brief_articles(articles, job, cross_article=cross_article))
+    def loaded(articles: Sequence[Article]) -> None:
+        if not cross_article and len(articles) > 1:
+            raise InputError(f"{args.inputs[0]} holds {len(articles)} articles; use 'summarizer brief' for several")
+        display.total = len(articles)
+        if provider is not None:
+            notice_embedded(provider, err)
+
+    try:
+        brief = brief_sources(
+            args.inputs, provider=provider, prompts=None if provider is None else prompts_from_args(args),
+            settings=None if provider is None else settings_from_args(args, provider), concurrency=args.concurrency,
+            cross_article=cross_article, max_bytes=args.max_bytes, progress=display, engine=args.engine,
+            on_loaded=loaded,
+        )  # fmt: skip
+    finally:
+        display.close()
     return _emit(brief, args, out, err)
 
 
@@ -232,8 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_brief_parser(sub, "brief", "Summarise several articles about one event and brief across them.", many=True)
     add_brief_parser(sub, "summarize", "Summarise one article with cited sentences, facts and entities.", many=False)
-    p = sub.add_parser("schema", help="Print the JSON Schema of the output (or of what the model must return).")
-    p.add_argument("which", nargs="?", default="brief", choices=["brief", "article-extraction", "brief-extraction"])
+    says = "Print the JSON Schema of the output (or of what the model must return)."
+    p = sub.add_parser("schema", help=says, description=says)
+    p.add_argument(
+        "which",
+        nargs="?",
+        default="brief",
+        choices=["brief", "article-extraction", "brief-extraction"],
+        help="the output (brief, the default) or one of the two answers asked of the model",
+    )
     p.add_argument("--write", metavar="DIR", help="write all schemas into DIR")
     p.set_defaults(handler=cmd_schema)
     for register in _extensions():
@@ -250,9 +278,24 @@ def _configure_logging(verbose: int) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
 
 
+def with_default_action(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each command's default action spelled out (``batch INBOX`` is ``batch run INBOX``),
+    decided on the words before parsing so the parser itself stays plain argparse."""
+    from summarizer.batch.cli import ACTIONS, DEFAULT_ACTION
+
+    words = list(argv)
+    command = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    if command is None or words[command] != "batch" or command + 1 == len(words):
+        return words
+    following = words[command + 1]
+    if following in ACTIONS or following in ("-h", "--help"):
+        return words
+    return [*words[: command + 1], DEFAULT_ACTION, *words[command + 1 :]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_default_action(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from summarizer.ask import ModelClient, Settings
 from summarizer.brief import BriefParts, build_brief, single_source, with_analysis
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, str], None]
 """Called as ``progress(stage, detail)``: stage is "summarize", "summarized", "brief" or "done"."""
+
+Engine = Literal["llm", "extractive"]
+"""``extractive``: no model at all, the lead and fact-bearing sentences (the eval baseline)."""
 
 
 @dataclass
@@ -167,9 +171,21 @@ def brief_sources(
     cross_article: bool = True,
     max_bytes: int = MAX_BYTES,
     progress: ProgressFn | None = None,
+    engine: Engine = "llm",
+    on_loaded: Callable[[Sequence[Article]], None] | None = None,
 ) -> Brief:
-    """Load, segment, summarise and brief ``sources`` (paths, directories, URLs, "-")."""
+    """Load, segment, summarise and brief ``sources`` (paths, directories, URLs, "-").
+
+    ``engine="extractive"`` uses no model at all (``provider`` and the rest are then unused).
+    ``on_loaded`` sees the articles once read, before any model starts: it may raise to refuse them.
+    """
     articles = prepare(load(sources, max_bytes=max_bytes))
+    if on_loaded is not None:
+        on_loaded(articles)
+    if engine == "extractive":
+        from summarizer import extractive
+
+        return extractive.brief_articles(articles, cross_article=cross_article)
     provider = provider or resolve()
     with running(provider) as ready:
         job = Job(

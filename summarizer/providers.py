@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -321,6 +322,23 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float,
     raise ProviderError(f"the embedded model server did not start within {timeout:.0f}s")
 
 
+def check_listening(base_url: str, timeout: float = 2.0) -> None:
+    """Refuse a server that refuses connections, at once: the clients would retry that as a timeout for
+    seconds. Anything slower or stranger is left to the requests and their retries."""
+    url = urllib.parse.urlsplit(base_url)
+    if not url.hostname:
+        return
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        raise ProviderError(
+            f"cannot reach the model server at {base_url} (connection refused); is it running?", unreachable=True
+        ) from None
+    except (OSError, ValueError):
+        pass
+
+
 @contextlib.contextmanager
 def running(provider: Provider) -> Iterator[Provider]:
     """The provider ready to use: the embedded server started, a compatible server's model known."""
@@ -328,6 +346,8 @@ def running(provider: Provider) -> Iterator[Provider]:
         with llama_server() as base_url:
             yield replace(provider, base_url=base_url, api_key=None)
         return
+    if provider.base_url:
+        check_listening(provider.base_url)
     if provider.kind == "compatible" and not provider.model:
         provider = replace(provider, model=first_served_model(provider.base_url or "", provider.api_key))
     yield provider

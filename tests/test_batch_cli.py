@@ -3,13 +3,15 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from summarizer.batch.fakemodel import answer, synthetic_articles
-from summarizer.cli import build_parser, main
+from summarizer.cli import build_parser, main, with_default_action
 from summarizer.fakeserver import Reply, ScriptedServer
+from tests.test_providers import refused_base_url
 
 
 @pytest.fixture
@@ -110,6 +112,40 @@ def test_every_batch_action_has_help_text() -> None:
     actions = next(a for a in batch_parser._actions if a.dest == "batch_action")
     helps = {choice.dest: choice.help for choice in actions._choices_actions}
     assert set(helps) == {"run", "status", "export"} and all(helps.values())
+
+
+def test_each_action_has_its_own_usage_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    for action in ("run", "status", "export"):
+        with pytest.raises(SystemExit):
+            main(["batch", action, "--help"])
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: summarizer batch {action} [-h] --store PATH"), out[:200]
+
+
+@pytest.mark.parametrize(
+    ("argv", "spelled_out"),
+    [
+        (["batch", "in/", "--store", "s"], ["batch", "run", "in/", "--store", "s"]),
+        (["-v", "batch", "--store", "s", "in/"], ["-v", "batch", "run", "--store", "s", "in/"]),
+        (["batch", "run", "in/"], ["batch", "run", "in/"]),
+        (["batch", "status", "--store", "s"], ["batch", "status", "--store", "s"]),
+        (["batch", "--help"], ["batch", "--help"]),
+        (["batch"], ["batch"]),
+        (["brief", "batch"], ["brief", "batch"]),  # an article folder named "batch"
+    ],
+)
+def test_run_is_the_default_batch_action(argv: list[str], spelled_out: list[str]) -> None:
+    assert with_default_action(argv) == spelled_out
+
+
+def test_a_server_refusing_connections_stops_the_batch_at_once(tmp_path: Path, feed: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with refused_base_url() as base_url:
+        started = time.monotonic()
+        code = main(["batch", str(feed), "--store", str(tmp_path / "b.db"), "--base-url", base_url, "-m", "m", "-q"])
+        elapsed = time.monotonic() - started
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 4 and len(lines) == 1 and "connection refused" in lines[0] and base_url in lines[0]
+    assert elapsed < 2.0, f"took {elapsed:.1f}s"
 
 
 def test_a_rerun_with_nothing_new_loads_no_model_client(tmp_path: Path, feed: Path, server: ScriptedServer) -> None:

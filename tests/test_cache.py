@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def test_cache_key_is_deterministic_and_order_independent() -> None:
     a = cache_key(model="m", messages=MESSAGES, settings={"temperature": 0.0, "seed": 0})
     b = cache_key(settings={"seed": 0, "temperature": 0.0}, messages=MESSAGES, model="m")
     assert a == b
-    assert len(a) == 64 and int(a, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{64}", a), a  # a SHA-256 hex digest, not the request itself
 
 
 def test_cache_key_differs_when_the_model_differs() -> None:

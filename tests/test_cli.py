@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -13,7 +16,9 @@ import pytest
 from summarizer import render
 from summarizer.cli import main
 from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.templates import DEFAULT_VERSION
 from tests.answers import brief_answer, copying_answer, is_brief_request
+from tests.test_providers import refused_base_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,9 +127,16 @@ def test_bad_files_are_one_clear_error_each(tmp_path, capsys, content, problem) 
     assert code == 3 and problem in line and str(path) in line
 
 
-def test_unreachable_server_is_one_line_and_nonzero(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = run(["brief", str(seeds_dir), "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "-q"], capsys)
-    assert code == 4 and "cannot reach" in one_error_line(err)
+@pytest.mark.parametrize("command", ["brief", "summarize"])
+def test_a_refused_connection_is_one_line_within_two_seconds(seeds_dir, capsys, command) -> None:  # type: ignore[no-untyped-def]
+    source = seeds_dir if command == "brief" else seeds_dir / "001_5f4370996e979ae7.txt"
+    with refused_base_url() as base_url:
+        started = time.monotonic()
+        code, _, err = run([command, str(source), "--base-url", base_url, "--model", "m", "-q"], capsys)
+        elapsed = time.monotonic() - started
+    line = one_error_line(err)
+    assert code == 4 and "cannot reach" in line and "connection refused" in line and base_url in line
+    assert elapsed < 2.0, f"took {elapsed:.1f}s"
 
 
 def test_explicit_openai_model_without_key_is_one_line(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -138,11 +150,55 @@ def test_compatible_server_model_defaults_to_the_first_listed(server, seeds_dir,
     assert {r["model"] for r in server.requests} == {server.model}
 
 
-def test_every_command_has_help(capsys) -> None:  # type: ignore[no-untyped-def]
+def parsers(parser: argparse.ArgumentParser, name: str = "summarizer") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every parser of the command line, with the words that reach it ("summarizer batch run")."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action.choices, dict):  # a sub-command action: its choices are the sub-parsers
+            for word, child in action.choices.items():
+                yield from parsers(child, f"{name} {word}")
+
+
+def test_every_option_of_every_command_has_help() -> None:
     from summarizer.cli import build_parser
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, command in sub.choices.items():  # type: ignore[union-attr]
-        assert command.description or command.format_help().strip(), name
-        assert any(a.help for a in sub._choices_actions if a.dest == name), f"{name} has no help line"
+    found = dict(parsers(build_parser()))
+    assert {"summarizer brief", "summarizer eval", "summarizer batch run", "summarizer batch export"} <= set(found)
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, parser in found.items()
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._HelpAction) and not isinstance(action.choices, dict)
+    ]
+    assert missing == []
+
+
+def test_every_command_says_what_it_does() -> None:
+    from summarizer.cli import build_parser
+
+    for name, parser in parsers(build_parser()):
+        assert parser.description, f"{name} has no description"
+        for action in parser._actions:
+            if isinstance(action.choices, dict):
+                lines = {a.dest: a.help for a in action._choices_actions}  # the one-line help of each sub-command
+                assert set(lines) == set(action.choices) and all(lines.values()), f"{name}: {lines}"
+
+
+def test_the_prompts_option_names_the_default_set(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["brief", "--help"])
+    assert f"(default: {DEFAULT_VERSION})" in " ".join(capsys.readouterr().out.split())
+
+
+def test_summarize_refuses_several_articles_before_asking_the_model(server, seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["summarize", str(seeds_dir), "--base-url", server.base_url, "-q"], capsys)
+    assert code == 3 and "holds 3 articles" in one_error_line(err)
+    assert server.requests == []
+
+
+def test_the_extractive_engine_needs_no_model(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    argv = ["brief", str(seeds_dir), "--engine", "extractive", "--model", "gpt-4o", "-f", "json", "-q"]
+    code, out, _ = run(argv, capsys)  # a model that would need a key: never resolved
+    data = json.loads(out)
+    assert code == 0 and len(data["articles"]) == 3 and data["overview"]
+    assert data["stats"]["calls"] == 0

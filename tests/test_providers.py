@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import instructor
 import pytest
 
-from summarizer.errors import ConfigurationError
+from summarizer.errors import ConfigurationError, ProviderError
 from summarizer.providers import (
     DEFAULT_OPENAI_MODEL,
     EMBEDDED_MODEL,
@@ -16,6 +20,7 @@ from summarizer.providers import (
     embedded_model_path,
     first_served_model,
     resolve,
+    running,
 )
 
 KEY = "sk-test-0123456789abcdef-SECRET"
@@ -216,3 +221,30 @@ def test_the_batch_client_goes_where_the_openai_client_would_with_its_headers(
         assert transport.headers.get(name) == sdk.default_headers.get(name)
     assert ("X-Team" in transport.headers) == ("OPENAI_CUSTOM_HEADERS" in env)
     assert transport.limit == 4
+
+
+@contextlib.contextmanager
+def refused_base_url() -> Iterator[str]:
+    """The URL of a loopback port that is bound but not listening: every connection to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}/v1"
+
+
+@pytest.mark.parametrize("model", ["m", ""], ids=["model-given", "model-from-server"])
+def test_a_server_that_refuses_connections_is_reported_at_once(model: str) -> None:
+    with refused_base_url() as base_url:
+        provider = resolve(base_url=base_url, model=model or None, env={})
+        started = time.monotonic()
+        with pytest.raises(ProviderError) as info, running(provider):
+            pass
+        elapsed = time.monotonic() - started
+    assert info.value.unreachable and "connection refused" in str(info.value) and base_url in str(info.value)
+    assert elapsed < 2.0
+
+
+def test_a_listening_server_is_running_as_resolved(scripted) -> None:  # type: ignore[no-untyped-def]
+    with running(resolve(base_url=scripted.base_url, model="m", env={})) as ready:
+        assert (ready.base_url, ready.model) == (scripted.base_url, "m")
+    with running(resolve(base_url=scripted.base_url, env={})) as ready:
+        assert ready.model == scripted.model

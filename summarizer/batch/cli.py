@@ -25,33 +25,8 @@ from summarizer.batch.runner import Batch, BatchConfig, Counters
 from summarizer.load import MAX_BYTES
 
 ACTIONS = ("run", "status", "export")
-
-
-class _AnyWord:
-    """The choices of the ``batch`` sub-actions as argparse checks them: any word, since a word
-    that is not an action name is an inbox for ``run``."""
-
-    def __init__(self, names: dict[str, Any]) -> None:
-        self.names = names
-
-    def __contains__(self, word: object) -> bool:
-        return True
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-
-class _RunByDefault(argparse._SubParsersAction):
-    """Sub-actions of ``batch`` where ``run`` may be left out: ``batch INBOX`` means ``batch run INBOX``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.choices = _AnyWord(self._name_parser_map)  # type: ignore[assignment]
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-        if values and values[0] not in self._name_parser_map:
-            values = ["run", *values]
-        super().__call__(parser, namespace, values, option_string)
+DEFAULT_ACTION = "run"
+"""What ``summarizer batch INBOX...`` does: the command line spells it out before parsing (``cli.main``)."""
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +47,10 @@ def add_parser(sub: Any) -> None:
         "       summarizer batch status --store PATH [--json]\n"
         "       summarizer batch export --store PATH [--format jsonl|md] [-o FILE]",
     )
-    actions = batch.add_subparsers(dest="batch_action", metavar="[run] INBOX | status | export", action=_RunByDefault)
+    # prog: each action's usage line starts "summarizer batch ACTION", not with the batch parser's own usage.
+    actions = batch.add_subparsers(
+        dest="batch_action", metavar="[run] INBOX | status | export", prog="summarizer batch"
+    )
 
     def show_help(args: argparse.Namespace, out: Console, err: Console) -> int:
         batch.print_help(sys.stderr)
@@ -100,12 +78,42 @@ def add_parser(sub: Any) -> None:
     work.add_argument("--backoff", type=float, default=1.0, help="first retry wait in seconds, doubled each time")
     work.add_argument("--max-backoff", type=float, default=60.0, help="longest retry wait in seconds (default 60)")
     work.add_argument("--retry-failed", action="store_true", help="also retry articles whose answers were unusable")
-    work.add_argument("--duplicate-threshold", type=float, default=BatchConfig.duplicate_threshold, metavar="J")
-    work.add_argument("--event-threshold", type=float, default=BatchConfig.event_threshold, metavar="COSINE")
-    work.add_argument("--event-window", type=float, default=BatchConfig.event_window_days, metavar="DAYS")
+    work.add_argument(
+        "--duplicate-threshold",
+        type=float,
+        default=BatchConfig.duplicate_threshold,
+        metavar="J",
+        help=f"Jaccard similarity at which an article is a near-duplicate (default {BatchConfig.duplicate_threshold})",
+    )
+    work.add_argument(
+        "--event-threshold",
+        type=float,
+        default=BatchConfig.event_threshold,
+        metavar="COSINE",
+        help=f"cosine similarity at which an article joins an event (default {BatchConfig.event_threshold})",
+    )
+    work.add_argument(
+        "--event-window",
+        type=float,
+        default=BatchConfig.event_window_days,
+        metavar="DAYS",
+        help=f"an article joins only events active within this many days (default {BatchConfig.event_window_days:g})",
+    )
     work.add_argument("--no-briefs", action="store_true", help="group into events but do not brief them")
-    work.add_argument("--min-event-articles", type=int, default=BatchConfig.min_event_articles, metavar="N")
-    work.add_argument("--max-brief-articles", type=int, default=BatchConfig.max_brief_articles, metavar="N")
+    work.add_argument(
+        "--min-event-articles",
+        type=int,
+        default=BatchConfig.min_event_articles,
+        metavar="N",
+        help=f"fewest articles an event needs to be briefed (default {BatchConfig.min_event_articles})",
+    )
+    work.add_argument(
+        "--max-brief-articles",
+        type=int,
+        default=BatchConfig.max_brief_articles,
+        metavar="N",
+        help=f"most articles one event brief reads, the latest (default {BatchConfig.max_brief_articles})",
+    )
     work.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest article accepted, in bytes")
     work.add_argument("--quiet", "-q", action="store_true", help="no progress display or summary line")
     from summarizer.cli import add_model_options
@@ -113,13 +121,15 @@ def add_parser(sub: Any) -> None:
     add_model_options(run)
     run.set_defaults(handler=cmd_run)
 
-    status = actions.add_parser("status", help="what the store holds and what is left to do")
+    says = "What the store holds and what is left to do."
+    status = actions.add_parser("status", help=says, description=says)
     _store_option(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--model", help="report this model (default: the latest run's)")
     status.set_defaults(handler=cmd_status)
 
-    export = actions.add_parser("export", help="write every summary and event brief as JSONL or Markdown")
+    says = "Write every summary and event brief as JSONL or Markdown."
+    export = actions.add_parser("export", help=says, description=says)
     _store_option(export)
     export.add_argument("--format", "-f", choices=["jsonl", "md"], default="jsonl", help="default jsonl")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
