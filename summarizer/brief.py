@@ -48,10 +48,10 @@ class BriefParts:
     """Candidate ID -> (verdict, reason) as the model gave them."""
 
 
-def fact_lines(summaries: Sequence[ArticleSummary]) -> str:
+def fact_lines(summaries: Sequence[ArticleSummary], per_article: int | None = None) -> str:
     lines = []
     for summary in summaries:
-        for fact in summary.facts:
+        for fact in summary.facts[:per_article]:
             extra = "; ".join(
                 x for x in (fact.value and f"value: {fact.value}", fact.speaker and f"speaker: {fact.speaker}") if x
             )
@@ -72,9 +72,11 @@ def brief_messages(
     summaries: Sequence[ArticleSummary],
     prompts: PromptSet,
     candidates: Sequence[tuple[str, str]] = (),
+    per_article: int | None = None,
 ) -> list[dict[str, str]]:
     lines = "\n".join(f"[{cid}] {text}" for cid, text in candidates) or "(none)"
-    return prompts.brief.messages(articles=article_lines(articles), facts=fact_lines(summaries), candidates=lines)
+    facts = fact_lines(summaries, per_article)
+    return prompts.brief.messages(articles=article_lines(articles), facts=facts, candidates=lines)
 
 
 def candidate_ids(analysis: Analysis) -> dict[str, tuple[str, int]]:
@@ -89,16 +91,24 @@ def candidate_ids(analysis: Analysis) -> dict[str, tuple[str, int]]:
     return ids
 
 
-def candidate_lines(analysis: Analysis, articles: Sequence[Article]) -> list[tuple[str, str]]:
-    """The analysis as the brief prompt shows it: one line per candidate, with the sentences it rests on."""
+def candidate_lines(analysis: Analysis, articles: Sequence[Article], *, full: bool = True) -> list[tuple[str, str]]:
+    """The analysis as the brief prompt shows it: one line per candidate, with the sentences it rests on.
+
+    Not ``full`` (copy mode's tiny model, which reads a prompt slowly and can only confirm): the
+    discrepancies only, citing their sentences by ID; the timeline and consensus ship as they are."""
+    quotes = full
     text = {(a.id, s.id): " ".join(s.text.split()) for a in articles for s in a.citable}
 
     def quote(ref: Ref, limit: int = 160) -> str:
+        if not quotes:
+            return str(ref)
         sentence = text.get((ref.article_id, ref.sentence_id), "")
         return f'{ref} "{sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"}"'
 
     lines = []
     for cid, (section, i) in candidate_ids(analysis).items():
+        if not full and section != "discrepancies":
+            continue
         if section == "discrepancies":
             d = analysis.discrepancies[i]
             sides = " | ".join(f"{side.value}: {quote(side.refs[0])}" for side in d.sides)
@@ -120,6 +130,7 @@ _DATE = re.compile(
     r"(?: of \w+)?)\b"
 )
 COPY_TOPICS = ["casualty figures", "numbers", "dates and days", "names and spellings", "what happened", "outcome"]
+COPY_FACTS_SHOWN = 5
 COPY_LIMITS = {"overview": 3, "consensus": 0, "discrepancies": 0, "timeline": 0}
 """Copy mode asks the tiny model for an overview and its reviews of the analysis only: its own consensus,
 discrepancies and timeline items measured below the analysis on every case it was tried on."""
@@ -151,16 +162,18 @@ async def build_brief(
     context: dict[str, object] = {"grounding": grounding}
     if settings.copy_mode:
         context["copy_text"] = {f.id: f.text for f in facts}
-    candidates = candidate_lines(analysis, articles)
+    candidates = candidate_lines(analysis, articles, full=not settings.copy_mode)
+    # Copy mode picks an overview from each article's first facts (its lead): a shorter prompt for a slow reader.
+    shown = COPY_FACTS_SHOWN if settings.copy_mode else None
     choices = copy_choices(facts) if settings.copy_mode else {}
     choices["candidate"] = [cid for cid, _ in candidates]
     answer = await ask(
         client,
         model=model,
-        messages=brief_messages(articles, summaries, prompts, candidates),
+        messages=brief_messages(articles, summaries, prompts, candidates, shown),
         response_model=scoped(
             BriefExtraction,
-            [f.id for f in facts],
+            [f.id for s in summaries for f in s.facts[:shown]],
             choices,
             limits={**COPY_LIMITS, "reviews": min(len(candidates), 12)} if settings.copy_mode else None,
             copy=settings.copy_mode,

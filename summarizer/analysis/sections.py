@@ -199,13 +199,14 @@ def _shared_words(citations: Sequence[Citation]) -> str:
         elif runs[-1]:
             runs.append([])
     phrases = [" ".join(run) for run in runs if run and not all(w.lower() in _FILLER for w in run)]
-    if sum(len(p.split()) for p in phrases) < MIN_SHARED_WORDS:
-        return ""
+    content = [w for p in phrases for w in p.split() if w.lower() not in _FILLER]
+    if len(content) < MIN_SHARED_WORDS or not any(len(p.split()) >= 2 for p in phrases):
+        return ""  # a few scattered words ("… in Washington … remains …") are not a point anyone made
     return "reported alike: … " + " … ".join(dict.fromkeys(phrases)) + " …"  # lower case: a capital reads as a name
 
 
-MIN_SHARED_WORDS = 3
-"""Fewer shared words than this say too little to be a point ("… remains …")."""
+MIN_SHARED_WORDS = 4
+"""Fewer shared content words than this say too little to be a point."""
 _EDGE = ".,;:!?\"'“”‘’()[]—–-"
 _FILLER = frozenset(
     [
