@@ -166,7 +166,9 @@ def consensus(
             continue
         citations = [sentences.citation(r) for r in point.refs]
         text = _whole_sentence(citations) or _shared_words(citations)
-        backing = [c for c in citations if text and not unsupported(text, c.text)]
+        if not text:
+            continue  # too little in common to word a point: a weak candidate, not a claim that failed
+        backing = [c for c in citations if not unsupported(text, c.text)]
         if len({c.article_id for c in backing}) < 2:
             reason = "its wording is not supported by two articles' sentences on their own"
             dropped.append(Dropped(where=f"analysis.consensus[{i}]", claim=text, reason=reason, cited=[]))
