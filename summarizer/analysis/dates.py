@@ -186,9 +186,18 @@ def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
+_HINT = re.compile(
+    r"\d|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|day\b|tonight|tomorrow|week|month|year|earlier|later|before|after",
+    re.IGNORECASE,
+)
+"""Something every date expression contains: a sentence without any is not searched eight more times."""
+
+
 def _matches(sentence: str) -> list[tuple[str, re.Match[str]]]:
     """Non-overlapping matches, the earlier pattern winning a tie ("Friday, January 21st" over "Friday")."""
     taken: list[tuple[str, re.Match[str]]] = []
+    if not _HINT.search(sentence):
+        return taken
     for kind, pattern in _FINDERS:
         for match in pattern.finditer(sentence):
             if not any(match.start() < m.end() and m.start() < match.end() for _, m in taken):

@@ -199,12 +199,17 @@ def _shared_names(a: SentenceInfo, b: SentenceInfo) -> bool:
 # -- spellings ------------------------------------------------------------------------------------
 def spelling_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     uses = [u for s in sentences for u in name_uses(s.text, s.ref.article_id, s.ref.sentence_id)]
+    where: dict[str, list[Ref]] = {}
+    for use in uses:
+        refs_of = where.setdefault(name_key(use.name), [])
+        ref = Ref(use.article_id, use.sentence_id)
+        if ref not in refs_of:
+            refs_of.append(ref)
     found = []
     for group in spelling_groups(uses):
         sides = []
         for use in group[:4]:
-            key = name_key(use.name)
-            refs = [s.ref for s in sentences if any(name_key(n) == key for n in names(s.text))]
+            refs = where[name_key(use.name)]
             sides.append(Side(value=use.name, refs=tuple(_spread(refs)), words=use.name))
         per_side = Counter(a for side in sides for a in {r.article_id for r in side.refs})
         within = sorted(a for a, n in per_side.items() if n > 1)
@@ -810,14 +815,22 @@ def _affirmed(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return None
 
 
-_OUTCOME_GATE = re.compile("|".join(f"(?:{p.pattern})" for _, yes, no in _OUTCOMES for p in (yes, no)), re.I)
-"""Any outcome word at all: one pass over a sentence before the per-topic patterns."""
+_OUTCOME_KEYS = (
+    "thwart", "foil", "prevent", "repel", "stopped", "failed", "escap", "broke out", "succeed", "plead", "resign",
+    "stepped down", "condition", "victor", "triumph", "win", "concession", "surrender", "cave", "capitulat",
+    "climb", "backed down", "retreat", "support", "decisive", "resounding", "commanding", "rebuke", "repudiat",
+    "dissent", "discontent", "revolt", "defection", "routine", "standard", "typical", "ordinary", "unnecessary",
+    "excessive", "vindictive", "heavy-handed", "overkill", "gestapo", "admit", "acknowledg", "confirm", "deny",
+    "denie", "changed h", "backed away", "walked back", "testif", "sentenced", "arrested", "indicted",
+)  # fmt: skip
+"""Lower-case pieces of every outcome pattern's words: a sentence with none of them is skipped at once."""
+_OUTCOME_GATE = re.compile("|".join(map(re.escape, _OUTCOME_KEYS)))
 
 
 def outcome_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     """Two versions of one outcome that cannot both be right, each side citing up to two of its best sentences."""
     found = []
-    worded = [s for s in sentences if _OUTCOME_GATE.search(s.text)]
+    worded = [s for s in sentences if _OUTCOME_GATE.search(s.text.lower())]
     for topic, yes, no in _OUTCOMES:
         hits_yes = [(s, m) for s in worded if (m := _affirmed(yes, s.text))]
         hits_no = [(s, m) for s in worded if (m := _affirmed(no, s.text))]

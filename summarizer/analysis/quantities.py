@@ -153,9 +153,15 @@ def _range(value: Decimal, qualifier: str | None) -> tuple[Decimal, Decimal]:
     return value, value
 
 
+_NUMBER_HINT = re.compile(rf"\d|\b(?:{_NUMBER_WORD}|several|few|handful|dozens|hundreds|thousands)\b", re.IGNORECASE)
+"""A digit or a number word: a sentence with neither holds no figure, and skips the long pattern."""
+
+
 def find_quantities(sentence: str, article_id: str, sentence_id: str, skip: list[tuple[int, int]]) -> list[Quantity]:
     """Every figure in ``sentence`` outside the ``skip`` spans (its dates), with unit and qualifier."""
     found: list[Quantity] = []
+    if not _NUMBER_HINT.search(sentence):
+        return found
     for match in _QUANTITY.finditer(sentence):
         if any(match.start("num") < end and start < match.end("num") for start, end in skip):
             continue
