@@ -19,7 +19,7 @@ from summarizer.analysis.dates import DateMention
 from summarizer.analysis.model import Finding, Ref, Side
 from summarizer.analysis.names import name_key, name_uses, speaker, spelling_groups, variants
 from summarizer.analysis.quantities import Quantity
-from summarizer.analysis.text import STOPWORDS, containment, stems
+from summarizer.analysis.text import DATE_WORDS, STOPWORDS, containment, stems
 from summarizer.claims import names
 
 GENERIC_UNITS = frozenset({"", "years", "months", "weeks", "days", "percent", "time", "point", "thing", "way"})
@@ -331,7 +331,7 @@ def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     for info in sentences:
         for match in _PERSON.finditer(info.text):
             first, last = match.group(1), match.group(2)
-            if first in _NOT_FIRST or first.lower() in _DATE_WORDS or first.lower() in STOPWORDS:
+            if first in _NOT_FIRST or first.lower() in DATE_WORDS or first.lower() in STOPWORDS:
                 continue
             if first.lower() in common or last.lower() in common:
                 continue
@@ -457,7 +457,7 @@ def charge_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
     pleas: list[tuple[SentenceInfo, frozenset[str], frozenset[str]]] = []
     for info in sentences:
         for match in _PLEA.finditer(info.text):
-            before = frozenset(name_key(n) for n in names(info.text[: match.start()]) if n.lower() not in _DATE_WORDS)
+            before = frozenset(name_key(n) for n in names(info.text[: match.start()]) if n.lower() not in DATE_WORDS)
             words = frozenset(w.lower() for w in _CHARGE.findall(match.group("what").split(";")[0]))
             if before and words:
                 pleas.append((info, before, words))
@@ -562,7 +562,7 @@ def _exclusive_names(
         near = this.text[max(at - PLACE_REACH, 0) : at + len(figure.words) + PLACE_REACH]
         for place in _PLACE.findall(near):
             key = name_key(place)
-            if key.lower() in _DATE_WORDS or len(key) < 3:
+            if key.lower() in DATE_WORDS or len(key) < 3:
                 continue
             if not any(key == m or variants(key, m) for m in known):
                 return True
@@ -585,7 +585,7 @@ def _local_names(info: SentenceInfo, quantity: Quantity) -> frozenset[str]:
         return frozenset()
     after = info.text[at + len(quantity.words) : at + len(quantity.words) + LOCAL_AFTER]
     after = re.split(r"[,;]| and (?=\$|\d)", after)[0]  # up to the next item of a list
-    return frozenset(name_key(n) for n in names(after) if len(name_key(n)) > 2 and n.lower() not in _DATE_WORDS)
+    return frozenset(name_key(n) for n in names(after) if len(name_key(n)) > 2 and n.lower() not in DATE_WORDS)
 
 
 _UP = re.compile(r"\b(?:gain(?:ed|s)?|picked up|pick up|won|wins|add(?:ed|s)?|rose|rise|increase[ds]?|grew)\b", re.I)
@@ -692,33 +692,8 @@ def arithmetic_findings(by_article: dict[str, list[SentenceInfo]]) -> list[Findi
 def _actor(info: SentenceInfo, mention: DateMention) -> str | None:
     """The name just before a date ("the House on Thursday", "the House ... to override Wednesday")."""
     before = names(info.text[max(mention.start - EVENT_WINDOW, 0) : mention.start])
-    before = [n for n in before if n.lower() not in _DATE_WORDS]
+    before = [n for n in before if n.lower() not in DATE_WORDS]
     return name_key(before[-1]) if before else None
-
-
-_DATE_WORDS = frozenset(
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
 
 
 def date_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:

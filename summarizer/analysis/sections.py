@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
 from summarizer.analysis.model import Analysis, Dated, Finding, Ref
+from summarizer.analysis.text import FUNCTION_WORDS
 from summarizer.claims import fold, unsupported
 from summarizer.schemas import BriefClaim, Citation, DiscrepancyOut, Dropped, Fact, SideOut, TimelineEntry
 from summarizer.schemas.output import Origin
@@ -210,34 +211,4 @@ def _shared_words(citations: Sequence[Citation]) -> str:
 MIN_SHARED_WORDS = 4
 """Fewer shared content words than this say too little to be a point."""
 _EDGE = ".,;:!?\"'“”‘’()[]—–-"
-_FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-        "that",
-        "this",
-        "it",
-        "its",
-    ]
-)
+_FILLER = FUNCTION_WORDS

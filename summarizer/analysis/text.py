@@ -8,164 +8,35 @@ from functools import lru_cache
 from summarizer.claims import fold
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "as",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "after",
-        "before",
-        "during",
-        "since",
-        "until",
-        "than",
-        "then",
-        "that",
-        "this",
-        "these",
-        "those",
-        "there",
-        "here",
-        "it",
-        "its",
-        "he",
-        "she",
-        "his",
-        "her",
-        "him",
-        "they",
-        "them",
-        "their",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "can",
-        "could",
-        "shall",
-        "should",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "nor",
-        "so",
-        "such",
-        "too",
-        "very",
-        "just",
-        "also",
-        "only",
-        "even",
-        "still",
-        "yet",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "all",
-        "any",
-        "both",
-        "each",
-        "few",
-        "more",
-        "most",
-        "other",
-        "some",
-        "own",
-        "same",
-        "said",
-        "says",
-        "say",
-        "told",
-        "according",
-        "while",
-        "because",
-        "though",
-        "although",
-        "whether",
-        "up",
-        "down",
-        "out",
-        "off",
-        "again",
-        "further",
-        "once",
-        "new",
-        "one",
-        "two",
-        "three",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "rep",
-        "sen",
-        "gov",
-        "president",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+FUNCTION_WORDS = _words(
+    "a an and are as at be been by for had has have in is it its of on or that the this to was were with"
 )
+"""Words that carry no content at all: a run of only these says nothing."""
+DATE_WORDS = _words(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december"
+)
+"""Weekdays and months: capitalised, but not names."""
+STOPWORDS = (
+    FUNCTION_WORDS
+    | DATE_WORDS
+    | _words(
+        "about according after again all also although any because before being both but can could did do does "
+        "down dr during each even few from further gov he her here him his how i if into just me might more most mr "
+        "mrs ms must my new no nor not off once one only onto other our out over own president rep said same say "
+        "says sen shall she should since so some still such than their them then there these they those though "
+        "three told too two under until up very we what when where whether which while who whom whose why will "
+        "would yet you your"
+    )
+)
+
+
 STEM = 5
 """Words compared by their first letters: "prison" and "prisoners", "vote" and "voted" count as the same."""
 
