@@ -198,6 +198,7 @@ async def build_brief(
         parts.dropped.extend(rejected_as_dropped("brief", rejected))
     assert isinstance(extraction, BriefExtraction)
     parts.overview, parts.consensus, parts.discrepancies, parts.timeline, dropped = grounding.resolve(extraction)
+    parts.overview = [c.model_copy(update={"origin": "model"}) for c in parts.overview]
     parts.dropped.extend(dropped)
     known = {cid for cid, _ in candidates}
     parts.reviews = {r.candidate: (r.verdict, r.reason) for r in extraction.reviews if r.candidate in known}
@@ -294,15 +295,14 @@ def with_analysis(
     model_dates = [t for t in parts.timeline if cited(t.citations) not in taken]
     dated_twice = {cited(t.citations) for t in parts.timeline} & taken
     timeline = [t.model_copy(update={"origin": "both"}) if cited(t.citations) in dated_twice else t for t in dated]
-    timeline += [t.model_copy(update={"origin": "model", "resolution": "unresolved"}) for t in model_dates]
-    parts.timeline = timeline
+    timeline += [analysed.resolve_entry(t, sentences).model_copy(update={"origin": "model"}) for t in model_dates]
+    parts.timeline = sorted(timeline, key=lambda t: (t.iso is None, t.iso or ""))
 
     agreed_keys = {cited(c.citations) for c in agreed}
     model_points = [c for c in parts.consensus if cited(c.citations) not in agreed_keys]
     both = {cited(c.citations) for c in parts.consensus} & agreed_keys
     parts.consensus = [c.model_copy(update={"origin": "both"}) if cited(c.citations) in both else c for c in agreed]
     parts.consensus += [c.model_copy(update={"origin": "model"}) for c in model_points]
-    parts.overview = [c.model_copy(update={"origin": c.origin or "model"}) for c in parts.overview]
     return parts
 
 

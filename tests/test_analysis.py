@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.analysis import analyse
+from summarizer.analysis import Ref, analyse
 from summarizer.analysis.dates import find_dates
 from summarizer.analysis.names import name_uses, spelling_groups, variants
 from summarizer.analysis.quantities import find_quantities
@@ -245,3 +245,20 @@ def test_one_act_credited_to_two_doers_but_not_to_one_named_more_fully() -> None
         ("ISIS led an attack on the prison in Hasakah on Friday, a spokesman said.", "2022-01-22"),
     )
     assert "attribution" not in _kinds(one)
+
+
+def test_a_models_timeline_date_is_placed_from_its_own_sentence_or_left_unresolved() -> None:
+    from summarizer.schemas import TimelineEntry
+
+    from summarizer.analysis.sections import Sentences, resolve_entry
+
+    articles = prepare(load([str(ROOT / "examples/hasakah")]))
+    sentences = Sentences(articles)
+    thursday = sentences.citation(Ref("a1", "s4"))
+    placed = resolve_entry(TimelineEntry(date="Thursday", text="Forces said so.", citations=[thursday]), sentences)
+    assert (placed.iso, placed.resolution) == ("2022-01-20", "relative")
+    elsewhere = TimelineEntry(date="March 3", text="Forces said so.", citations=[thursday])
+    assert (resolve_entry(elsewhere, sentences).iso, resolve_entry(elsewhere, sentences).resolution) == (
+        None,
+        "unresolved",
+    )

@@ -86,6 +86,21 @@ def check_dated(entry: Dated, sentences: Sentences) -> str | None:
     return None
 
 
+def resolve_entry(entry: TimelineEntry, sentences: Sentences) -> TimelineEntry:
+    """A model's timeline entry placed on the calendar from its own cited sentence: the date expression there
+    that its date words are (or contain) gives the ISO date and how; none, and it stays unresolved."""
+    words = " ".join(entry.date.split()).lower()
+    for citation in entry.citations:
+        article = sentences.articles[citation.article_id]
+        published = publication_day(article.doc.published)
+        for mention in find_dates(
+            citation.text, citation.article_id, citation.sentence_id, published, sentences.year_hint
+        ):
+            if mention.iso and (mention.text.lower() in words or words in mention.text.lower()):
+                return entry.model_copy(update={"iso": mention.iso, "resolution": mention.resolution})
+    return entry.model_copy(update={"iso": None, "resolution": "unresolved"})
+
+
 def discrepancies(
     analysis: Analysis,
     sentences: Sentences,
