@@ -15,27 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from summarizer.analysis.accounts import agent_findings, attribution_findings, charge_findings, outcome_findings
 from summarizer.analysis.consensus import agreements
 from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
-from summarizer.analysis.findings import (
-    SentenceInfo,
-    agent_findings,
-    arithmetic_findings,
-    attribution_findings,
-    charge_findings,
-    date_findings,
-    figure_findings,
-    folded_names,
-    name_findings,
-    outcome_findings,
-    post_findings,
-    sentence_info,
-    spelling_findings,
-    unique,
-    wording_findings,
-)
+from summarizer.analysis.dating import date_findings
+from summarizer.analysis.figures import arithmetic_findings, figure_findings
 from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
+from summarizer.analysis.naming import name_findings, post_findings, spelling_findings, wording_findings
 from summarizer.analysis.quantities import find_quantities
+from summarizer.analysis.sentences import SentenceInfo, folded_names, sentence_info, unique
 from summarizer.analysis.timeline import timeline
 from summarizer.segment import Article
 

@@ -16,8 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from summarizer.analysis.findings import SentenceInfo
 from summarizer.analysis.model import Agreement, Ref
+from summarizer.analysis.sentences import SentenceInfo
 from summarizer.analysis.text import containment
 
 RARE = 6

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from summarizer.analysis.findings import SentenceInfo
 from summarizer.analysis.model import Dated
+from summarizer.analysis.sentences import SentenceInfo
 
 MAX_ENTRIES = 24
 PER_SENTENCE = 2
