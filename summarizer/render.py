@@ -1,5 +1,7 @@
 """Render a Brief: rich terminal text, JSON, Markdown, or a self-contained HTML page.
 
+The one renderer per format: ``brief`` and ``batch export`` both use it (the eval report shares
+the Markdown escaper and, like the brief page, renders its HTML from autoescaped Jinja2 templates).
 Citation markers read ``[article.sentence]``: ``[2.5]`` is sentence s5 of article a2. Every
 renderer ends with the sources the markers point at, so a reader can check each claim.
 All article text is escaped: it is data, and may be hostile.
@@ -7,12 +9,13 @@ All article text is escaped: it is data, and may be hostile.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
@@ -21,8 +24,10 @@ from rich.table import Table
 from rich.text import Text
 
 from summarizer.errors import ConfigurationError
+from summarizer.markdown import code, md
 from summarizer.schemas import (
     ArticleExtraction,
+    ArticleOut,
     Brief,
     BriefExtraction,
     Citation,
@@ -158,9 +163,8 @@ def to_rich(brief: Brief) -> Group:
             table.add_column("text")
             table.add_column("cites", style="cyan")
             for f in s.facts:
-                table.add_row(
-                    f.id, f.kind, Text(f.text + (f" — {f.speaker}" if f.speaker else "")), markers(f.citations)
-                )
+                text = Text(f.text + (f" — {f.speaker}" if f.speaker else ""))
+                table.add_row(Text(f.id), Text(f.kind), text, Text(markers(f.citations)))
             parts.append(table)
         if s.entities:
             names = ", ".join(f"{e.name} ({e.type}, {len(e.mentions)}×)" for e in s.entities)
@@ -180,7 +184,7 @@ def to_rich(brief: Brief) -> Group:
     sources.add_column(style="cyan", no_wrap=True)
     sources.add_column()
     for c in cited_sentences(brief):
-        sources.add_row(f"[{marker(c)}]", Text(f"{c.text}  ({titles.get(c.article_id, c.article_id)})"))
+        sources.add_row(Text(f"[{marker(c)}]"), Text(f"{c.text}  ({titles.get(c.article_id, c.article_id)})"))
     parts.append(sources)
     st = brief.stats
     parts.append(
@@ -199,61 +203,69 @@ def _clip(text: str, limit: int) -> str:
 
 
 # -- markdown --------------------------------------------------------------------------------
-def _md(text: str) -> str:
-    """Markdown-escape article text so it cannot inject links, HTML or formatting."""
-    text = html.escape(" ".join(text.split()), quote=False)
-    for ch in "\\`*_[]#|":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-def _md_claim(text: str, citations: Sequence[Citation]) -> str:
+def md_claim(text: str, citations: Sequence[Citation], *, anchors: bool = True) -> str:
+    """A list item: the escaped text, then its markers (linked to the Sources anchors when the page has them)."""
+    if not anchors:
+        return f"- {md(text)} {md(markers(citations))}"
     refs = ", ".join(f"[{marker(c)}](#{c.article_id}-{c.sentence_id})" for c in citations)
-    return f"- {_md(text)} \\[{refs}\\]"
+    return f"- {md(text)} \\[{refs}\\]"
 
 
-def to_markdown(brief: Brief) -> str:
-    out: list[str] = ["# Grounded brief", ""]
-    run = brief.run
-    out += [f"*{len(brief.articles)} article(s) · {run.provider} `{run.model}` · prompts `{run.prompt_version}`*", ""]
-    sections: list[tuple[str, list[str]]] = [
-        ("Overview", [_md_claim(c.text, c.citations) for c in brief.overview]),
-        ("Consensus", [_md_claim(c.text, c.citations) for c in brief.consensus]),
+def markdown_sections(brief: Brief, *, anchors: bool = True, single_source: bool = True) -> list[tuple[str, list[str]]]:
+    """The cross-article sections as (title, lines), shared by the brief page and the batch export."""
+    sections = [
+        ("Overview", [md_claim(c.text, c.citations, anchors=anchors) for c in brief.overview]),
+        ("Consensus", [md_claim(c.text, c.citations, anchors=anchors) for c in brief.consensus]),
         (
             "Discrepancies",
             [
                 line
                 for d in brief.discrepancies
                 for line in [
-                    f"- **{_md(discrepancy_heading(d))}**",
-                    *("  " + _md_claim(side_line(s), s.citations) for s in d.sides),
+                    f"- **{md(discrepancy_heading(d))}**",
+                    *("  " + md_claim(side_line(s), s.citations, anchors=anchors) for s in d.sides),
                 ]
             ],
         ),
-        ("Timeline", [_md_claim(timeline_line(t), t.citations) for t in brief.timeline]),
-        ("Reported by one source only", [_md_claim(f.text, f.citations) for f in brief.single_source]),
+        ("Timeline", [md_claim(timeline_line(t), t.citations, anchors=anchors) for t in brief.timeline]),
     ]
+    if single_source:
+        sections.append(
+            (
+                "Reported by one source only",
+                [md_claim(f.text, f.citations, anchors=anchors) for f in brief.single_source],
+            )
+        )
+    return sections
+
+
+def to_markdown(brief: Brief) -> str:
+    out: list[str] = ["# Grounded brief", ""]
+    run = brief.run
+    meta = f"{len(brief.articles)} article(s) · {md(run.provider)} {code(run.model)}"
+    meta += f" · prompts {code(run.prompt_version)}"
+    out += [f"*{meta}*", ""]
     if len(brief.articles) > 1:
-        for title, lines in sections:
+        for title, lines in markdown_sections(brief):
             out += [f"## {title}", "", *(lines or ["*(none grounded)*"]), ""]
     titles = {a.id: a.title for a in brief.articles}
     for s in brief.summaries:
-        out += [f"## {s.article_id}: {_md(titles.get(s.article_id, ''))}", ""]
+        out += [f"## {md(s.article_id)}: {md(titles.get(s.article_id, ''))}", ""]
         if s.status == "failed":
-            out += [f"*Failed: {_md(s.error or '')}*", ""]
+            out += [f"*Failed: {md(s.error or '')}*", ""]
             continue
-        out += [f"**{_md(s.headline)}**", "", *(_md_claim(c.text, c.citations) for c in s.summary), ""]
+        out += [f"**{md(s.headline)}**", "", *(md_claim(c.text, c.citations) for c in s.summary), ""]
         if s.facts:
             out += ["| fact | kind | text | cites |", "|---|---|---|---|"]
-            out += [f"| {f.id} | {f.kind} | {_md(f.text)} | {markers(f.citations)} |" for f in s.facts]
+            out += [f"| {md(f.id)} | {md(f.kind)} | {md(f.text)} | {markers(f.citations)} |" for f in s.facts]
             out.append("")
     if brief.dropped:
         out += [f"## Dropped ({len(brief.dropped)})", "", "| where | claim | reason |", "|---|---|---|"]
-        out += [f"| {d.where} | {_md(d.claim)} | {_md(d.reason)} |" for d in brief.dropped]
+        out += [f"| {md(d.where)} | {md(d.claim)} | {md(d.reason)} |" for d in brief.dropped]
         out.append("")
     out += ["## Sources", ""]
     for c in cited_sentences(brief):
-        out.append(f'- <a id="{c.article_id}-{c.sentence_id}"></a>**[{marker(c)}]** {_md(c.text)}')
+        out.append(f'- <a id="{c.article_id}-{c.sentence_id}"></a>**[{marker(c)}]** {md(c.text)}')
     st = brief.stats
     out += [
         "",
@@ -264,101 +276,76 @@ def to_markdown(brief: Brief) -> str:
 
 
 # -- html ------------------------------------------------------------------------------------
-_CSS = """
-body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{margin-bottom:.2rem} .meta{color:#666} a.cite{font-size:.8em;color:#0a58ca;text-decoration:none}
-.sent{border-radius:3px} .sent.cited{background:#fff3b0} .sent:target{background:#ffd43b;outline:2px solid #f59f00}
-.article{white-space:pre-wrap;border-left:3px solid #ddd;padding-left:1rem;margin:1rem 0}
-table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #eee;padding:.3rem;text-align:left;vertical-align:top}
-.dropped td{color:#8a4b00} .side{margin-left:1.5rem}
-"""
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # Autoescape everything: article text is data and may be hostile; values are never compiled as templates.
+    return Environment(
+        loader=PackageLoader("summarizer", "html"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
-def _h(text: str) -> str:
-    return html.escape(text, quote=True)
+def _cites(citations: Sequence[Citation]) -> list[dict[str, str]]:
+    return [{"href": f"#{c.article_id}-{c.sentence_id}", "label": f"[{marker(c)}]"} for c in citations]
 
 
-def _cites_html(citations: Sequence[Citation]) -> str:
-    links = [f'<a class="cite" href="#{_h(c.article_id)}-{_h(c.sentence_id)}">[{marker(c)}]</a>' for c in citations]
-    return " ".join(links)
+def _item(text: str, citations: Sequence[Citation]) -> dict[str, Any]:
+    return {"text": text, "cites": _cites(citations)}
 
 
-def _li(text: str, citations: Sequence[Citation], cls: str = "") -> str:
-    attr = f' class="{cls}"' if cls else ""
-    return f"<li{attr}>{_h(text)} {_cites_html(citations)}</li>"
-
-
-def _article_body(article: Any, cited: set[tuple[str, str]]) -> str:
-    """The article text with every sentence wrapped in an anchor span; offsets are the source's own."""
-    pieces: list[str] = []
+def _article_pieces(article: ArticleOut, cited: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The article text cut at its sentences (offsets are the source's own); sentence pieces carry their anchor."""
+    pieces: list[dict[str, Any]] = []
     cursor = 0
     for s in article.sentences:
-        pieces.append(_h(article.text[cursor : s.start]))
-        cls = "sent cited" if (article.id, s.id) in cited else "sent"
-        pieces.append(f'<span class="{cls}" id="{_h(article.id)}-{_h(s.id)}" title="{_h(s.id)}">{_h(s.text)}</span>')
+        pieces.append({"text": article.text[cursor : s.start], "id": None})
+        anchor = f"{article.id}-{s.id}"
+        pieces.append({"text": s.text, "id": anchor, "sid": s.id, "cited": (article.id, s.id) in cited})
         cursor = s.end
-    pieces.append(_h(article.text[cursor:]))
-    return "".join(pieces)
+    pieces.append({"text": article.text[cursor:], "id": None})
+    return [p for p in pieces if p["id"] or p["text"]]
 
 
 def to_html(brief: Brief) -> str:
-    run = brief.run
-    body: list[str] = [
-        "<h1>Grounded brief</h1>",
-        f'<p class="meta">{len(brief.articles)} article(s) · {_h(run.provider)} {_h(run.model)} · '
-        f"prompts {_h(run.prompt_version)}</p>",
-    ]
-    if len(brief.articles) > 1:
-        body += ["<h2>Overview</h2><ul>", *(_li(c.text, c.citations) for c in brief.overview), "</ul>"]
-        body += ["<h2>Consensus</h2><ul>", *(_li(c.text, c.citations) for c in brief.consensus), "</ul>"]
-        body.append("<h2>Discrepancies</h2><ul>")
-        for d in brief.discrepancies:
-            body.append(f"<li><strong>{_h(discrepancy_heading(d))}</strong><ul>")
-            body += [_li(side_line(s), s.citations, "side") for s in d.sides]
-            body.append("</ul></li>")
-        body.append("</ul>")
-        body += ["<h2>Timeline</h2><ul>", *(_li(timeline_line(t), t.citations) for t in brief.timeline), "</ul>"]
-        body += ["<h2>Reported by one source only</h2><ul>"]
-        body += [_li(f.text, f.citations) for f in brief.single_source] + ["</ul>"]
     titles = {a.id: a.title for a in brief.articles}
-    for s in brief.summaries:
-        body.append(f"<h2>{_h(s.article_id)}: {_h(titles.get(s.article_id, ''))}</h2>")
-        if s.status == "failed":
-            body.append(f"<p><em>Failed: {_h(s.error or '')}</em></p>")
-            continue
-        body += [
-            f"<p><strong>{_h(s.headline)}</strong></p><ul>",
-            *(_li(c.text, c.citations) for c in s.summary),
-            "</ul>",
-        ]
-        if s.facts:
-            body.append("<table><tr><th>fact</th><th>kind</th><th>text</th><th>cites</th></tr>")
-            body += [
-                f"<tr><td>{_h(f.id)}</td><td>{_h(f.kind)}</td><td>{_h(f.text)}</td><td>{_cites_html(f.citations)}</td></tr>"
-                for f in s.facts
-            ]
-            body.append("</table>")
-    if brief.dropped:
-        body.append(f"<h2>Dropped ({len(brief.dropped)})</h2><table class='dropped'>")
-        body.append("<tr><th>where</th><th>claim</th><th>reason</th></tr>")
-        body += [f"<tr><td>{_h(d.where)}</td><td>{_h(d.claim)}</td><td>{_h(d.reason)}</td></tr>" for d in brief.dropped]
-        body.append("</table>")
     cited = {(c.article_id, c.sentence_id) for c in cited_sentences(brief)}
-    body.append("<h2>Sources</h2>")
-    for a in brief.articles:
-        link = (
-            f' · <a href="{_h(a.url)}">{_h(a.url)}</a>' if a.url and a.url.startswith(("http://", "https://")) else ""
-        )
-        body.append(f"<h3>{_h(a.id)}: {_h(a.title)}</h3><p class='meta'>{_h(a.published or '')}{link}</p>")
-        body.append(f'<div class="article">{_article_body(a, cited)}</div>')
-    st = brief.stats
-    body.append(
-        f'<p class="meta">{st.calls} model call(s), {st.reasks} re-ask(s), '
-        f"{st.prompt_tokens}+{st.completion_tokens} tokens</p>"
-    )
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>Grounded brief</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
+    sections = [
+        ("Overview", [_item(c.text, c.citations) for c in brief.overview]),
+        ("Consensus", [_item(c.text, c.citations) for c in brief.consensus]),
+    ]
+    context = {
+        "brief": brief,
+        "cross": len(brief.articles) > 1,
+        "sections": sections,
+        "discrepancies": [
+            {"heading": discrepancy_heading(d), "sides": [_item(side_line(s), s.citations) for s in d.sides]}
+            for d in brief.discrepancies
+        ],
+        "after": [
+            ("Timeline", [_item(timeline_line(t), t.citations) for t in brief.timeline]),
+            ("Reported by one source only", [_item(f.text, f.citations) for f in brief.single_source]),
+        ],
+        "summaries": [
+            {
+                "summary": s,
+                "title": titles.get(s.article_id, ""),
+                "claims": [_item(c.text, c.citations) for c in s.summary],
+                "facts": [{"fact": f, "cites": _cites(f.citations)} for f in s.facts],
+            }
+            for s in brief.summaries
+        ],
+        "articles": [
+            {
+                "article": a,
+                # Only web links are live: a javascript: or data: URL from the input stays unlinked.
+                "url": a.url if a.url and a.url.startswith(("http://", "https://")) else None,
+                "pieces": _article_pieces(a, cited),
+            }
+            for a in brief.articles
+        ],
+    }
+    return _environment().get_template("brief.html.j2").render(**context)

@@ -9,7 +9,8 @@ JSONL has one object per line, tagged by ``type``:
 * ``"event"``: the event's articles and its latest brief as a complete ``Brief`` — the same
   schema ``summarizer brief --format json`` writes — or null if it has none.
 
-Markdown is the same content for people: one section per event, brief first, then articles.
+Markdown is the same content for people: one section per event, brief first, then articles,
+rendered by ``summarizer.render``'s Markdown renderer with the shared escaper.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from typing import Any, TextIO
 from summarizer.batch import BatchError
 from summarizer.batch.runner import parts_from_json
 from summarizer.batch.store import Store, document_of
+from summarizer.markdown import code, md
 from summarizer.pipeline import assemble
-from summarizer.schemas import ArticleSummary, Brief, Claim, RunInfo
+from summarizer.render import markdown_sections, md_claim
+from summarizer.schemas import ArticleSummary, Brief, RunInfo
 from summarizer.segment import Article, Sentence, segment
 
 
@@ -142,61 +145,49 @@ def export_jsonl(store: Store, out: TextIO, *, model: str | None = None, prompt_
     return count
 
 
-def _cites(claim: Claim) -> str:
-    return " ".join(f"[{c.article_id}.{c.sentence_id}]" for c in claim.citations)
-
-
-def _md(text: str) -> str:
-    return " ".join(str(text).split()).replace("<", "&lt;")
-
-
 def export_markdown(store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None) -> int:
-    """Write a Markdown report, one section per event; the number of events written."""
+    """Write a Markdown report, one section per event; the number of events written.
+
+    Briefs and summaries go through the brief's own Markdown renderer (``summarizer.render``), so
+    every format escapes article text the same way.
+    """
     model, prompt_version = configuration(store, model, prompt_version)
     articles = {record["id"]: record for record in article_records(store, model, prompt_version)}
-    out.write(f"# Batch results\n\nStore `{store.path}` · model `{model}` · prompts `{prompt_version}`\n")
+    out.write(f"# Batch results\n\nStore {code(store.path)} · model {code(model)} · prompts {code(prompt_version)}\n")
     count = 0
     for event in event_records(store, model, prompt_version):
         count += 1
-        out.write(f"\n## Event {event['id']}: {_md(event['label'])}\n\n{len(event['articles'])} article(s)\n")
+        out.write(f"\n## Event {event['id']}: {md(event['label'])}\n\n{len(event['articles'])} article(s)\n")
         brief = event["brief"]
         if brief:
-            out.write("\n### Brief\n\n")
-            parsed = Brief.model_validate(brief)
-            out.writelines(f"- {_md(c.text)} {_cites(c)}\n" for c in parsed.overview)
-            if parsed.consensus:
-                out.write("\n**Consensus**\n\n")
-                out.writelines(f"- {_md(c.text)} {_cites(c)}\n" for c in parsed.consensus)
-            if parsed.discrepancies:
-                out.write("\n**Discrepancies**\n\n")
-                for d in parsed.discrepancies:
-                    out.write(f"- {_md(d.topic)}\n")
-                    out.writelines(f"  - {_md(side.text)} {_cites(side)}\n" for side in d.sides)
-            if parsed.timeline:
-                out.write("\n**Timeline**\n\n")
-                out.writelines(f"- {_md(t.date)}: {_md(t.text)} {_cites(t)}\n" for t in parsed.timeline)
+            out.write("\n### Brief\n")
+            # No Sources section here, so markers are plain text; single-source facts repeat the articles below.
+            for title, lines in markdown_sections(Brief.model_validate(brief), anchors=False, single_source=False):
+                if lines:
+                    out.write(f"\n**{title}**\n\n")
+                    out.writelines(line + "\n" for line in lines)
         out.write("\n### Articles\n")
         for article_id in event["articles"]:
             record = articles[article_id]
             meta = ", ".join(x for x in (record["source"], record["published"], record["origin"]) if x)
             if record["status"] == "duplicate":
                 out.write(
-                    f"\n- {article_id} {_md(record['title'])} ({meta}): copy of {record['duplicate_of']}"
+                    f"\n- {article_id} {md(record['title'])} ({md(meta)}): copy of {record['duplicate_of']}"
                     f" (similarity {record['similarity']:.2f})\n"
                 )
                 continue
             summary = record["summary"]
             headline = summary["headline"] if summary else record["title"]
-            out.write(f"\n#### {article_id}: {_md(headline)}\n\n_{_md(meta)}_\n\n")
+            out.write(f"\n#### {article_id}: {md(headline)}\n\n_{md(meta)}_\n\n")
             if len(record["origins"]) > 1:
-                out.write(f"Also seen at: {', '.join(_md(o) for o in record['origins'][1:])}\n\n")
+                out.write(f"Also seen at: {', '.join(md(o) for o in record['origins'][1:])}\n\n")
             if summary is None:
                 out.write(
-                    f"Not summarised ({record['status']}){': ' + _md(record['error']) if record['error'] else ''}\n"
+                    f"Not summarised ({record['status']}){': ' + md(record['error']) if record['error'] else ''}\n"
                 )
                 continue
             for claim in ArticleSummary.model_validate(summary).summary:
-                out.write(f"- {_md(claim.text)} {_cites(claim)}\n")
+                out.write(md_claim(claim.text, claim.citations, anchors=False) + "\n")
     return count
 
 

@@ -5,12 +5,12 @@ each figure reads against the floor), micro and macro averages with 95 % interva
 per-kind discrepancy recall, a per-case table, and the false alarms by name. The HTML adds the
 drill-down per case (every labelled item hit or missed with the prediction that matched it, the
 timeline beside its labels) and inline SVG charts; it is rendered from Jinja2 templates with
-autoescaping, because article text is hostile input. Markdown goes through one escaper, ``md``.
+autoescaping, because article text is hostile input. Markdown goes through the shared escaper,
+``summarizer.markdown.md``.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -28,6 +28,7 @@ from summarizer.evaluate.intervals import DEFAULT_RESAMPLES, LEVEL, CaseGroup, I
 from summarizer.evaluate.metrics import BY_NAME, DISCREPANCY_KINDS, KIND_BUCKET, METRICS, compute, show
 from summarizer.evaluate.run import RunOutcome, RunResult
 from summarizer.evaluate.score import CaseScore
+from summarizer.markdown import md
 
 FORMAT: Final = "summarizer-eval-report/2"
 PALETTE = ("#8c8c8c", "#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a")
@@ -248,18 +249,6 @@ def _gate_line(report: EvalReport) -> str | None:
 
 
 # -- Markdown ----------------------------------------------------------------------------------------
-_MD_INLINE = re.compile(r"([\\`*_{}\[\]|~!#])")
-_MD_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)](?:\s|$)))")
-
-
-def md(text: object) -> str:
-    """Text as inert Markdown: one line, HTML as entities, link, emphasis, code and table syntax escaped."""
-    flat = " ".join(str(text).split())
-    flat = html.escape(flat, quote=False)  # raw HTML and autolinks (<javascript:…>) become text
-    flat = _MD_INLINE.sub(r"\\\1", flat)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), flat)
-
-
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(map(md, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(map(md, row)) + " |" for row in rows]
