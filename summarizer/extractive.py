@@ -3,9 +3,8 @@
 It is the floor every eval report shows the model against, and a way to get a cited brief
 with no model at all. Per article: the lead sentences as the summary; as facts, the sentences
 that carry numbers, dates or attributed quotes (typed by what they carry), topped up with lead
-sentences. Across articles: each article's lead as the overview; consensus from near-identical
-facts of different articles; discrepancies where similar facts give different numbers, or where
-the articles spell the same name differently (Geweran / Ghweran).
+sentences. Across articles: each article's lead fact as the overview; consensus, discrepancies and
+the timeline come from the cross-source analysis (``summarizer.analysis``), as for every engine.
 
 Everything is first written as the model would write it (``ArticleExtraction``,
 ``BriefExtraction``) and then resolved by the same grounding code, so citations, fact IDs and
@@ -21,10 +20,9 @@ from decimal import Decimal
 
 from annotated_types import MaxLen
 from pydantic import BaseModel
-from rapidfuzz import fuzz
 
 from summarizer.brief import BriefParts, with_analysis
-from summarizer.claims import fold, names, numbers
+from summarizer.claims import names, numbers
 from summarizer.ground import ArticleGrounding, BriefGrounding
 from summarizer.pipeline import assemble
 from summarizer.schemas import (
@@ -35,23 +33,14 @@ from summarizer.schemas import (
     BriefPoint,
     CallStats,
     CitedSentence,
-    Discrepancy,
-    DiscrepancySide,
     ExtractedFact,
     Fact,
     RunInfo,
-    TimelineItem,
 )
 from summarizer.segment import Article, Sentence
 
 LEAD = 3
 """Lead sentences used as the summary (and as facts when too few sentences carry numbers or dates)."""
-CONSENSUS_SIMILARITY = 0.75
-"""Facts of two articles this similar (rapidfuzz token_set_ratio / 100) are a consensus point."""
-DISCREPANCY_SIMILARITY = 0.6
-"""Facts this similar but with disjoint numbers are a discrepancy."""
-SPELLING_SIMILARITY = 80.0
-"""Names this similar (rapidfuzz ratio) but not equal are spelling variants of one name."""
 
 _DATE = re.compile(
     r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
@@ -67,7 +56,6 @@ _NAME_RUN = r"(?:[A-Z][\w'’-]+\s+){0,2}[A-Z][\w'’-]+"
 # put the speaker last ("tweeted SDF spokesperson Farhad Shami"), never "told" (its object is the listener).
 _SPEAKER_BEFORE = re.compile(rf"({_NAME_RUN})\s+(?:said|says|told|tweeted|added|warned|announced|noted)\b")
 _SPEAKER_AFTER = re.compile(r"\b(?:said|says|tweeted|added|warned)\s+([^,.;:]{1,80})")
-_DEMONYM = ("i", "n", "s", "an", "ns", "es", "is", "ian", "ans", "ians")
 _NOT_AMOUNTS = {"one"}  # "on one hand", "one of the": rarely a quantity worth a fact
 
 
@@ -156,108 +144,21 @@ def summarize_article(article: Article) -> ArticleSummary:
 
 
 # -- across articles ------------------------------------------------------------------------------
-def _similar(a: Fact, b: Fact) -> float:
-    return fuzz.token_set_ratio(fold(a.text), fold(b.text)) / 100.0
-
-
-def _amounts(fact: Fact) -> frozenset[Decimal]:
-    return frozenset(n for n in numbers(fact.text) if isinstance(n, Decimal))
-
-
 def _article(fact: Fact) -> str:
     return fact.id.split(".", 1)[0]
 
 
-def consensus_points(facts: Sequence[Fact], limit: int) -> list[BriefPoint]:
-    pairs = []
-    for i, a in enumerate(facts):
-        for b in facts[i + 1 :]:
-            if _article(a) != _article(b) and (score := _similar(a, b)) >= CONSENSUS_SIMILARITY:
-                pairs.append((score, a, b))
-    points: list[BriefPoint] = []
-    used: set[str] = set()
-    for _, a, b in sorted(pairs, key=lambda p: (-p[0], p[1].id, p[2].id)):
-        if a.id in used or b.id in used or len(points) >= limit:
-            continue
-        used.update((a.id, b.id))
-        shorter = min((a, b), key=lambda f: len(f.text))
-        points.append(BriefPoint(cites=[a.id, b.id], text=_fit(shorter.text, 400)))
-    return points
-
-
-def number_discrepancies(facts: Sequence[Fact]) -> list[Discrepancy]:
-    found = []
-    for i, a in enumerate(facts):
-        for b in facts[i + 1 :]:
-            amounts_a, amounts_b = _amounts(a), _amounts(b)
-            if not amounts_a or not amounts_b or amounts_a & amounts_b or _article(a) == _article(b):
-                continue
-            if _similar(a, b) >= DISCREPANCY_SIMILARITY:
-                topic = " / ".join(format(n, "f") for n in sorted(amounts_a | amounts_b))
-                sides = [DiscrepancySide(cites=[f.id], text=_fit(f.text, 300)) for f in (a, b)]
-                found.append(Discrepancy(topic=_fit(topic, 160), sides=sides))
-    return found
-
-
-def _name_key(name: str) -> str:
-    return re.sub(r"^(?:al|el|ad|ar|as|ash|at|az|an)-", "", fold(name))
-
-
-def _variants(a: str, b: str) -> bool:
-    """Transliterations of one name: similar, same initial, not a demonym or plural of the other."""
-    if a == b or a[0] != b[0] or fuzz.ratio(a, b) < SPELLING_SIMILARITY:
-        return False
-    shorter, longer = sorted((a, b), key=len)
-    return not (longer.startswith(shorter) and longer[len(shorter) :] in _DEMONYM)
-
-
-def spelling_discrepancies(facts: Sequence[Fact]) -> list[Discrepancy]:
-    """Names written differently in the facts (Geweran / Ghweran / Guweiran), one side per spelling."""
-    first_fact: dict[str, tuple[str, Fact]] = {}
-    for fact in facts:
-        for name in names(fact.text):
-            key = _name_key(name)
-            if len(key) >= 4 and key not in first_fact:
-                first_fact[key] = (name, fact)
-    keys = sorted(first_fact)
-    groups: list[list[str]] = []
-    for key in keys:
-        for group in groups:
-            if any(_variants(key, other) for other in group):
-                group.append(key)
-                break
-        else:
-            groups.append([key])
-    found = []
-    for group in groups:
-        spellings = [first_fact[k] for k in group][:4]
-        if len(spellings) < 2 or len({f.id for _, f in spellings}) < len(spellings):
-            continue
-        sides = [DiscrepancySide(cites=[fact.id], text=name) for name, fact in spellings]
-        found.append(Discrepancy(topic=" / ".join(name for name, _ in spellings), sides=sides))
-    return found
-
-
 def brief_extraction(articles: Sequence[Article], facts: Sequence[Fact]) -> BriefExtraction:
-    """What the baseline "answers" for the brief, in the model's own schema (``facts`` must not be empty)."""
+    """The baseline's overview, in the model's own schema: each article's first fact (``facts`` must not be empty).
+
+    Its consensus, discrepancies and timeline are the cross-source analysis's (``with_analysis``)."""
     leads = []
     for article in articles:
         own = [f for f in facts if _article(f) == article.id]
         if own:
             leads.append(own[0])
     overview = [BriefPoint(cites=[f.id], text=_fit(f.text, 400)) for f in leads]
-    discrepancies = spelling_discrepancies(facts) + number_discrepancies(facts)
-    timeline = [
-        TimelineItem(cites=[f.id], date=_fit(f.value, 60), event=_fit(f.text, 300))
-        for f in facts
-        if f.kind == "date" and f.value
-    ]
-    return BriefExtraction(
-        overview=overview[: max_items(BriefExtraction, "overview", 5)],
-        consensus=consensus_points(facts, max_items(BriefExtraction, "consensus", 8)),
-        discrepancies=discrepancies[: max_items(BriefExtraction, "discrepancies", 8)],
-        timeline=timeline[: max_items(BriefExtraction, "timeline", 10)],
-    )
+    return BriefExtraction(overview=overview[: max_items(BriefExtraction, "overview", 5)])
 
 
 def run_info() -> RunInfo:
@@ -277,9 +178,7 @@ def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -
         started = time.perf_counter()
         grounding = BriefGrounding(facts)
         extraction = brief_extraction(articles, facts)
-        parts.overview, _, _, _, parts.dropped = grounding.resolve(
-            extraction.model_copy(update={"consensus": [], "discrepancies": [], "timeline": []})
-        )
+        parts.overview, _, _, _, parts.dropped = grounding.resolve(extraction)
         with_analysis(parts, articles, facts)
         parts.stats = CallStats(seconds=round(time.perf_counter() - started, 3))
     return assemble(articles, summaries, parts, run_info())
