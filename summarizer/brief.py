@@ -7,7 +7,6 @@ and is checked against those sentences (not against the model's own fact wording
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -124,22 +123,10 @@ def candidate_lines(analysis: Analysis, articles: Sequence[Article], *, full: bo
     return lines
 
 
-_DATE = re.compile(
-    r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|(?:January|February|March|April|May|June|July|August|"
-    r"September|October|November|December)(?: \d{1,2}(?:st|nd|rd|th)?)?|(?:19|20)\d\d|the \d{1,2}(?:st|nd|rd|th)"
-    r"(?: of \w+)?)\b"
-)
-COPY_TOPICS = ["casualty figures", "numbers", "dates and days", "names and spellings", "what happened", "outcome"]
 COPY_FACTS_SHOWN = 5
 COPY_LIMITS = {"overview": 3, "consensus": 0, "discrepancies": 0, "timeline": 0}
 """Copy mode asks the tiny model for an overview and its reviews of the analysis only: its own consensus,
 discrepancies and timeline items measured below the analysis on every case it was tried on."""
-
-
-def copy_choices(facts: Sequence[Fact]) -> dict[str, list[str]]:
-    """Copy mode: dates are date phrases found in the facts' sentences; topics come from a fixed list."""
-    dates = list(dict.fromkeys(m.group(0) for f in facts for c in f.citations for m in _DATE.finditer(c.text)))
-    return {"date": dates, "topic": COPY_TOPICS}
 
 
 async def build_brief(
@@ -165,8 +152,8 @@ async def build_brief(
     candidates = candidate_lines(analysis, articles, full=not settings.copy_mode)
     # Copy mode picks an overview from each article's first facts (its lead): a shorter prompt for a slow reader.
     shown = COPY_FACTS_SHOWN if settings.copy_mode else None
-    choices = copy_choices(facts) if settings.copy_mode else {}
-    choices["candidate"] = [cid for cid, _ in candidates]
+    # Copy mode asks for no discrepancy or timeline items of its own (COPY_LIMITS), so only the IDs need choosing.
+    choices = {"candidate": [cid for cid, _ in candidates]}
     answer = await ask(
         client,
         model=model,

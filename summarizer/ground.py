@@ -52,6 +52,11 @@ _APOSTROPHE = re.compile("['’]")
 _ESCAPED_DASH = re.compile(r"\\?[\-–—]")
 
 
+def cite(article_id: str, s: Sentence) -> Citation:
+    """The citation of sentence ``s`` of article ``article_id``: its ID, exact offsets and text."""
+    return Citation(article_id=article_id, sentence_id=s.id, start=s.start, end=s.end, text=s.text)
+
+
 def _short(text: str, limit: int = 90) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -123,7 +128,7 @@ class ArticleGrounding:
         return " (" + "; ".join(hints) + ")"
 
     def _citation(self, s: Sentence) -> Citation:
-        return Citation(article_id=self.article.id, sentence_id=s.id, start=s.start, end=s.end, text=s.text)
+        return cite(self.article.id, s)
 
     @staticmethod
     def fact_text(fact: ExtractedFact) -> str:

@@ -14,6 +14,7 @@ from summarizer.analysis.dates import event_year_hint, find_dates, publication_d
 from summarizer.analysis.model import Analysis, Dated, Finding, Ref
 from summarizer.analysis.text import FUNCTION_WORDS
 from summarizer.claims import fold, unsupported
+from summarizer.ground import cite
 from summarizer.schemas import BriefClaim, Citation, DiscrepancyOut, Dropped, Fact, SideOut, TimelineEntry
 from summarizer.schemas.output import Origin
 from summarizer.segment import Article
@@ -33,13 +34,7 @@ class Sentences:
     def citation(self, ref: Ref) -> Citation:
         sentence = self.articles[ref.article_id].sentence(ref.sentence_id)
         assert sentence is not None, ref
-        return Citation(
-            article_id=ref.article_id,
-            sentence_id=sentence.id,
-            start=sentence.start,
-            end=sentence.end,
-            text=sentence.text,
-        )
+        return cite(ref.article_id, sentence)
 
     def text(self, refs: Sequence[Ref]) -> str:
         return "\n".join(self.citation(r).text for r in refs)
