@@ -262,3 +262,43 @@ def test_a_models_timeline_date_is_placed_from_its_own_sentence_or_left_unresolv
         None,
         "unresolved",
     )
+
+
+def test_an_increment_is_not_a_count() -> None:
+    assert [q.unit for q in find_quantities("Divers recovered seven more bodies on Monday.", "a1", "s1", [])] == [""]
+    assert [q.unit for q in find_quantities("Seven bodies were recovered, officials said.", "a1", "s1", [])] != [""]
+
+
+def test_disagreements_over_one_figure_or_day_are_one_discrepancy_with_a_side_per_value() -> None:
+    articles = _articles(
+        ("The ferry capsized off Keldon Point on Sunday night.\n\nIt was carrying about 140 passengers.", "2026-03-02"),
+        ("The ferry capsized off Keldon Point on Sunday night.\n\nIt was carrying about 140 passengers.", "2026-03-02"),
+        ("The ferry capsized off Keldon Point on Saturday night.\n\nIt was carrying 160 passengers.", "2026-03-03"),
+    )
+    found = analyse(articles).discrepancies
+    dates = [d for d in found if d.kind == "date"]
+    assert len(dates) == 1 and [s.value for s in dates[0].sides] == [
+        "2026-03-01 (on Sunday)",
+        "2026-02-28 (on Saturday)",
+    ]
+    assert [r.article_id for r in dates[0].sides[0].refs] == ["a1", "a2"]
+
+
+def test_a_day_both_sentences_give_to_one_actor_is_no_date_discrepancy() -> None:
+    articles = _articles(
+        ("A ferry capsized off Keldon Point on Sunday night, the harbour authority said.", "2026-03-02"),
+        (
+            "The ferry that capsized off Keldon Point on Sunday has lost 19 people, officials said on Monday.",
+            "2026-03-02",
+        ),
+    )
+    assert "date" not in _kinds(articles)
+
+
+def test_a_place_spelled_two_ways_is_a_spelling_not_a_person_with_two_first_names() -> None:
+    articles = _articles(
+        ("A ferry capsized off Keldon Point on Sunday night, near the harbour.", "2026-03-02"),
+        ("The ferry capsized off Keldan Point on Sunday night, near the harbour.", "2026-03-02"),
+    )
+    kinds = _kinds(articles)
+    assert "name" not in kinds and ["Keldon", "Keldan"] in [sorted(v, reverse=True) for v in kinds["spelling"]]

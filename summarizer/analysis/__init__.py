@@ -23,7 +23,7 @@ from summarizer.analysis.figures import arithmetic_findings, figure_findings
 from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
 from summarizer.analysis.naming import name_findings, post_findings, spelling_findings, wording_findings
 from summarizer.analysis.quantities import find_quantities
-from summarizer.analysis.sentences import SentenceInfo, folded_names, sentence_info, unique
+from summarizer.analysis.sentences import SentenceInfo, folded_names, merge_pairs, sentence_info, unique
 from summarizer.analysis.timeline import timeline
 from summarizer.segment import Article
 
@@ -77,7 +77,7 @@ def analyse(articles: Sequence[Article]) -> Analysis:
         *agent_findings(infos),
     ]
     return Analysis(
-        discrepancies=unique(findings)[:MAX_DISCREPANCIES],
+        discrepancies=merge_pairs(unique(findings))[:MAX_DISCREPANCIES],
         timeline=timeline(infos),
         consensus=agreements(infos),
         seconds=round(time.perf_counter() - started, 4),

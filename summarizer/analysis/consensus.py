@@ -78,6 +78,8 @@ def agreements(sentences: Sequence[SentenceInfo]) -> list[Agreement]:
     for score, refs, shared in sorted(candidates.values(), key=lambda c: (-c[0], [str(r) for r in c[1]])):
         if any(uses[r] >= MAX_USES for r in refs) or shared in covered:
             continue
+        if any(set(refs) <= set(p.refs) for p in points):
+            continue  # a wider point already tells these sentences agree
         uses.update(refs)
         covered.add(shared)
         points.append(Agreement(refs=refs, values=tuple(sorted(shared)), score=round(score, 3)))

@@ -99,7 +99,12 @@ def _day_pair(a: SentenceInfo, b: SentenceInfo) -> tuple[DateMention, DateMentio
         if not _near(x, y) or not event_kinds(a) & event_kinds(b) or context < ACTOR_DATE_CONTEXT:
             continue
         actor_x, actor_y = _actor(a, x), _actor(b, y)
-        if actor_x and actor_x == actor_y and not any(z.first == y.first and _actor(a, z) == actor_x for z in days_a):
+        if (
+            actor_x
+            and actor_x == actor_y
+            and not any(z.first == y.first and _actor(a, z) == actor_x for z in days_a)
+            and not any(z.first == x.first and _actor(b, z) == actor_y for z in days_b)
+        ):
             return x, y  # the House on Thursday vs the House on Wednesday, whatever else each sentence dates
     if context < DATE_CONTEXT or any(x.first == y.first for x in days_a for y in days_b):
         return None

@@ -103,7 +103,7 @@ def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, 
                 q.agrees(qa) for q in b.quantities if q.unit == qa.unit
             ):
                 continue  # the other sentence gives this figure too: they list different things
-            if not _same_count(a, qa, b, qb, article_names):
+            if not same_count(a, qa, b, qb, article_names):
                 continue
             later = published_later(a, b)
             note = None
@@ -120,7 +120,7 @@ def figure_findings(sentences: Sequence[SentenceInfo], article_names: dict[str, 
     return list(found.values())
 
 
-def _same_count(
+def same_count(
     a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity, article_names: dict[str, frozenset[str]]
 ) -> bool:
     """Two figures of one thing: the same named item right after them, or one subject in like sentences."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -75,7 +76,9 @@ class NameUse:
     context: frozenset[str]
 
 
+@lru_cache(maxsize=16384)
 def name_key(name: str) -> str:
+    """A name as compared: folded, without particles ("al-Hasakeh" and "Hasakeh" alike)."""
     return _PARTICLE.sub("", fold(name))
 
 

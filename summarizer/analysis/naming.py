@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from summarizer.analysis.model import Finding, Ref, Side
-from summarizer.analysis.names import name_key, name_uses, spelling_groups
+from summarizer.analysis.names import name_key, name_uses, spelling_groups, variants
 from summarizer.analysis.sentences import SentenceInfo, spread_refs
 from summarizer.analysis.text import DATE_WORDS, STOPWORDS
 
@@ -163,6 +163,8 @@ def name_findings(sentences: Sequence[SentenceInfo]) -> list[Finding]:
                 for x, y in itertools.combinations(group, 2)
             ):
                 continue
+            if all(variants(name_key(x), name_key(y)) for x, y in itertools.combinations(group, 2)):
+                continue  # one word spelled two ways (Keldon / Keldan Point): the spelling finding tells it
             sides = tuple(
                 Side(
                     value=firsts[first][0][1],

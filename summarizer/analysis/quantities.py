@@ -68,6 +68,7 @@ _SENTENCE_CASUALTIES = (
     ("injured", re.compile(r"\b(?:injured|injuring|wounded|wounding|hurt|struck|striking|shot)\b", re.I)),
 )
 _NOT_UNIT = STOPWORDS | {"percent", "people's", "times", "time", "point", "points"}
+_INCREMENT = re.compile(r"\s*(?:more|additional|further|extra)\b", re.I)
 _YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
 
 
@@ -184,6 +185,8 @@ def find_quantities(sentence: str, article_id: str, sentence_id: str, skip: list
             value, exact = number, qualifier is None
             low, high = _range(number, qualifier)
         unit = _unit(tail, sentence, bool(match.group("cur")), bool(match.group("pct")))
+        if _INCREMENT.match(tail):
+            unit = ""  # "seven more bodies": what was added to a count, not the count
         words = sentence[match.start() : match.end("pct") if match.group("pct") else match.end("num")]
         if match.group("scale"):
             words = sentence[match.start() : match.end("scale")]

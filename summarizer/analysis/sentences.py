@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from summarizer.analysis.dates import DateMention
-from summarizer.analysis.model import Finding, Ref
+from summarizer.analysis.model import Finding, Ref, Side
 from summarizer.analysis.names import name_key, speaker, variants
 from summarizer.analysis.quantities import Quantity
 from summarizer.analysis.text import stems
@@ -26,6 +26,7 @@ EVENT_CLASSES = {
     "hearing trial",
     "resign": "resign resigned resignation resigning retire retirement",
     "deal": "deal agreement agreed signed sign shutdown reopen",
+    "disaster": "capsized capsizing sank sinking crashed crash collapsed collapse derailed flooding earthquake",
 }
 
 
@@ -136,6 +137,59 @@ def unique(findings: Iterable[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
+
+
+PAIRWISE = {"figure": "How many ({unit}): ", "date": "When it happened: "}
+"""Kinds found pair by pair, and the topic a merged finding gets."""
+
+
+def merge_pairs(findings: Sequence[Finding]) -> list[Finding]:
+    """Pairwise findings of one kind (and one unit) that share a side, as one finding with a side per value:
+    "about 140 (a1, a2) vs 160 (a3)" instead of two pairs telling the same disagreement twice."""
+    out: list[Finding] = []
+    merged: dict[int, list[Finding]] = {}
+    for f in findings:
+        if f.kind not in PAIRWISE:
+            out.append(f)
+            continue
+        unit = f.key.split(":")[1] if f.kind == "figure" else ""
+        points = {(r, side.value) for side in f.sides for r in side.refs}
+        at = next(
+            (
+                i
+                for i, group in merged.items()
+                if group[0].kind == f.kind
+                and (group[0].key.split(":")[1] if f.kind == "figure" else "") == unit
+                and points & {(r, side.value) for g in group for side in g.sides for r in side.refs}
+            ),
+            None,
+        )
+        if at is None:
+            merged[len(out)] = [f]
+            out.append(f)
+        else:
+            merged[at].append(f)
+    for i, group in merged.items():
+        if len(group) > 1:
+            out[i] = _merged(group)
+    return out
+
+
+def _merged(group: Sequence[Finding]) -> Finding:
+    values: dict[str, list[Ref]] = {}
+    words: dict[str, str] = {}
+    for f in group:
+        for side in f.sides:
+            refs = values.setdefault(side.value, [])
+            refs += [r for r in side.refs if r not in refs]
+            words.setdefault(side.value, side.words)
+    sides = tuple(Side(value=v, refs=tuple(spread_refs(refs)), words=words[v]) for v, refs in values.items())
+    first = group[0]
+    unit = first.key.split(":")[1] if first.kind == "figure" else ""
+    topic = PAIRWISE[first.kind].format(unit=unit) + " vs ".join(side.value for side in sides)
+    note = next((f.note for f in group if f.note), None)
+    key = f"{first.kind}:{unit}:" + "/".join(sorted(str(r) for side in sides for r in side.refs))
+    return Finding(first.kind, topic, sides, note, key)
 
 
 def folded_names(sentences: Sequence[SentenceInfo]) -> dict[str, frozenset[str]]:
