@@ -50,13 +50,14 @@ from summarizer import segment as segment_module  # noqa: E402
 from summarizer import summarize as summarize_module  # noqa: E402
 from summarizer.ask import Settings  # noqa: E402
 from summarizer.batch import inbox  # noqa: E402
-from summarizer.batch.fakemodel import synthetic_articles  # noqa: E402
-from summarizer.batch.runner import Batch, BatchConfig, Counters  # noqa: E402
+from summarizer.batch.config import BatchConfig, Counters  # noqa: E402
+from summarizer.batch.runner import Batch  # noqa: E402
 from summarizer.batch.store import Store  # noqa: E402
 from summarizer.providers import resolve  # noqa: E402
 from summarizer.segment import Sentence  # noqa: E402
 from summarizer.summarize import summary_messages  # noqa: E402
 from summarizer.templates import load_prompts  # noqa: E402
+from tests.doubles.synthetic import synthetic_articles  # noqa: E402
 
 SERVER_NICE = -10
 """The latency server's priority change: it stands in for a remote machine, whose answers do not
@@ -105,7 +106,7 @@ def run_once(
         )
         batch.start(inbox=str(feed), provider=provider.label)
         wall, cpu = time.perf_counter(), cpu_seconds()
-        batch.run_inbox(inbox.read([str(feed)]), lambda: provider)  # as the command does
+        batch.run(inbox.read([str(feed)]), lambda: provider)  # as the command does
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         batch.finish("completed")
         return batch.counters, wall, cpu
@@ -120,7 +121,9 @@ def _trivial_segment(text: str) -> list[Sentence]:
     return sentences
 
 
-async def _plain_summary(article: Any, *, client: Any, model: str, prompts: Any, settings: Any) -> ArticleSummary:
+async def _plain_summary(
+    article: Any, *, client: Any, model: str, prompts: Any, settings: Any, cache: Any = None
+) -> ArticleSummary:
     completion = await client.complete(
         {"model": model, "messages": summary_messages(article, prompts), "max_tokens": settings.max_tokens}
     )

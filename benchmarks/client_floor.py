@@ -29,11 +29,11 @@ sys.path.insert(0, str(HERE))
 
 from batch_bench import latency_server  # noqa: E402
 
-from summarizer.batch.fakemodel import synthetic_articles  # noqa: E402
 from summarizer.load import Document  # noqa: E402
 from summarizer.segment import Article, segment  # noqa: E402
 from summarizer.summarize import summary_messages  # noqa: E402
 from summarizer.templates import load_prompts  # noqa: E402
+from tests.doubles.synthetic import synthetic_articles  # noqa: E402
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 

@@ -27,10 +27,13 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from summarizer.batch.fakemodel import answer
-from summarizer.fakeserver import chat_completion
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests.doubles
+
+from tests.doubles.answers import answer
+from tests.doubles.server import chat_completion
 
 _count = 0
 TRACE: list[tuple[float, float]] | None = None

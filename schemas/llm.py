@@ -8,6 +8,8 @@ below call a checker that the caller passes in the validation context (instructo
 ``context=``) under the key ``"grounding"``; without it they check structure only. The
 checker returns a list of error strings, one per unsupported claim, which become the
 re-ask message.
+
+Over 400 lines: every model the LLM answers in, in one place, since together they are the published schema.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def _run_grounding(answer: BaseModel, info: ValidationInfo) -> None:
         )
 
 
-class _Strict(BaseModel):
+class _AnswerPart(BaseModel):
+    """Base of what the model returns: keys it adds beyond the schema are ignored, not errors; the
+    attribute docstrings are the field descriptions the model reads."""
+
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
 
 
@@ -57,7 +62,7 @@ def _copied(data: Any, info: ValidationInfo, field: str) -> Any:
     return data
 
 
-class CitedSentence(_Strict):
+class CitedSentence(_AnswerPart):
     @model_validator(mode="before")
     @classmethod
     def _copy(cls, data: Any, info: ValidationInfo) -> Any:
@@ -69,7 +74,7 @@ class CitedSentence(_Strict):
     """One summary sentence that states only what its cited sentences say."""
 
 
-class ExtractedFact(_Strict):
+class ExtractedFact(_AnswerPart):
     @model_validator(mode="before")
     @classmethod
     def _copy(cls, data: Any, info: ValidationInfo) -> Any:
@@ -87,7 +92,7 @@ class ExtractedFact(_Strict):
     """For a quote or claim: who said it, as named in the source."""
 
 
-class ExtractedEntity(_Strict):
+class ExtractedEntity(_AnswerPart):
     name: str = Field(min_length=1, max_length=80)
     """The name as written in the article."""
     type: EntityType
@@ -95,7 +100,7 @@ class ExtractedEntity(_Strict):
     """Other spellings or names the same article uses for it (acronyms included)."""
 
 
-class ArticleExtraction(_Strict):
+class ArticleExtraction(_AnswerPart):
     """A grounded summary of one news article."""
 
     headline: str = Field(min_length=1, max_length=200)
@@ -113,7 +118,7 @@ class ArticleExtraction(_Strict):
         return self
 
 
-class BriefPoint(_Strict):
+class BriefPoint(_AnswerPart):
     @model_validator(mode="before")
     @classmethod
     def _copy(cls, data: Any, info: ValidationInfo) -> Any:
@@ -125,7 +130,7 @@ class BriefPoint(_Strict):
     """One sentence of the brief, stating only what its cited facts say."""
 
 
-class DiscrepancySide(_Strict):
+class DiscrepancySide(_AnswerPart):
     @model_validator(mode="before")
     @classmethod
     def _copy(cls, data: Any, info: ValidationInfo) -> Any:
@@ -137,14 +142,14 @@ class DiscrepancySide(_Strict):
     """What this source (or group of sources) says."""
 
 
-class Discrepancy(_Strict):
+class Discrepancy(_AnswerPart):
     topic: str = Field(min_length=1, max_length=160)
     """What the sources disagree about (a figure, a date, a name or spelling, an outcome)."""
     sides: list[DiscrepancySide] = Field(min_length=2, max_length=4)
     """Each differing version, with the facts that state it."""
 
 
-class TimelineItem(_Strict):
+class TimelineItem(_AnswerPart):
     @model_validator(mode="before")
     @classmethod
     def _copy(cls, data: Any, info: ValidationInfo) -> Any:
@@ -158,7 +163,7 @@ class TimelineItem(_Strict):
     """What happened then."""
 
 
-class Review(_Strict):
+class Review(_AnswerPart):
     candidate: str = Field(min_length=1, max_length=8)
     """The ID of a candidate from the analysis, exactly as shown, e.g. "d2"."""
     verdict: Literal["confirm", "reject"]
@@ -167,7 +172,7 @@ class Review(_Strict):
     """For a rejection: why, in a few words."""
 
 
-class BriefExtraction(_Strict):
+class BriefExtraction(_AnswerPart):
     """A cross-article brief built from the facts extracted from each article."""
 
     overview: list[BriefPoint] = Field(min_length=1, max_length=5)
@@ -289,9 +294,8 @@ class Scoped(Generic[M]):
         """:meth:`fill` for a ``shape`` that is kept and never changed (a request's shape, built once per
         template): the result and its top-level lists (``messages``: instructor's re-asks append to
         it) are new, and so are the containers on the way to a placeholder; the rest is ``shape``'s
-        own (copying a request's whole schema, some 160 nodes, cost about 30 µs a request). Whoever
-        sends the result may replace or extend its top-level items but must not change anything
-        below them."""
+        own, not copied for each request. Whoever sends the result may replace or extend its top-level
+        items but must not change anything below them."""
         holders = _holders(shape)
         return {
             key: list(value) if isinstance(value, list) and id(value) not in holders else value
@@ -417,13 +421,9 @@ def _template_schema(model: type[BaseModel], shape: tuple[Any, ...]) -> dict[str
 
 
 def wrappable(model: type[M]) -> type[M]:
-    """``model``, ready to be subclassed by a library: in tools mode (the batch's, on an OpenAI-compatible
-    server) instructor wraps each response model in a subclass of its own. Ours read their attribute
-    docstrings (field descriptions) as they are built; a subclass inherits the descriptions, but with
-    ``use_attribute_docstrings`` still on, pydantic looks for the new class's source again, through
-    every loaded module (about 20 ms, on the way to each batch worker's first request, and it finds
-    none). This subclass has it off, and the same fields, validators and JSON schema; in the modes
-    where instructor uses the model as it is, answers are instances of this subclass."""
+    """``model`` with attribute docstrings switched off (same fields, validators and schema), so a library's
+    subclass of it (instructor's, in tools mode) does not make pydantic search every loaded module for a
+    source it cannot find."""
     if not model.model_config.get("use_attribute_docstrings"):
         return model
     return _subclass(model, ("wrappable", model), lambda: _base_schema(model))
@@ -452,8 +452,7 @@ def _subclass(model: type[M], key: tuple[Any, ...], schema: Callable[[], dict[st
     namespace = {
         "model_json_schema": classmethod(model_json_schema),
         "__doc__": model.__doc__,
-        # The fields (and their docstring descriptions) are inherited; re-reading the source for
-        # attribute docstrings on every new subclass cost most of a batch's CPU time.
+        # The fields (and their docstring descriptions) are inherited: no source to re-read for each subclass.
         "model_config": {**model.model_config, "use_attribute_docstrings": False},
     }
     made = type(model.__name__, (model,), namespace)

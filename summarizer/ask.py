@@ -9,12 +9,14 @@ to the model. We do not call ``AsyncInstructor.create``, for two reasons:
 - **Article text is data, never a template.** Given a validation ``context``, instructor
   renders every message as a Jinja template, so an article containing ``{{ 7*7 }}`` reached
   the model as ``49`` and a stray ``{%`` failed the request.
-- **Cost per call.** It rebuilds the request model and its JSON schema on every call (about
-  5 ms of CPU each); here the request shape is built once per response model.
+- **Cost per call.** It rebuilds the request model and its JSON schema on every call; here
+  the request shape is built once per response model.
 
 We bound the re-asks twice, by attempts and by tokens, and keep every raw answer the model
 gave, so that when the budget runs out the caller can still keep the claims that *were*
 grounded from the best attempt instead of losing the whole article.
+
+One module of about 400 lines: the loop, its two budgets and the mode handling share each call's state.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import instructor
 import openai
@@ -36,13 +38,22 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.errors import REFUSED, ProviderError
+from summarizer.errors import ProviderError, parse_retry_after, status_failure
 from summarizer.schemas import CallStats
 from summarizer.schemas.llm import Scoped, wrappable
 from summarizer.settings import Settings
 from summarizer.transport import ThreadedTransport
 
-__all__ = ["Answer", "ModelClient", "Settings", "ask", "payload_of", "prepare"]
+__all__ = [
+    "Answer",
+    "HTTPModelClient",
+    "ModelClient",
+    "Settings",
+    "ask",
+    "payload_of",
+    "provider_error",
+    "warm_request_shapes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +65,39 @@ JSON, cut off at max_tokens (IncompleteOutputException), no tool call (ResponseP
 a refusal (instructor raises AssertionError for those)."""
 
 
+class ModelClient(Protocol):
+    """What :func:`ask`, the pipeline and the batch need of a model backend's client.
+
+    :class:`HTTPModelClient` is the real one; ``tests/doubles/client.py`` has an in-process double.
+    """
+
+    mode: instructor.Mode
+    """How requests are shaped and answers parsed (a forced tool call, ``response_format``, ...)."""
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered."""
+        ...
+
+    def halt(self) -> None:
+        """Send nothing more: requests not yet sent are cancelled instead."""
+        ...
+
+    async def complete(self, body: dict[str, Any]) -> ChatCompletion:
+        """Send one chat-completions request (a ready JSON body) and return the answer.
+
+        Failures are raised as the openai package raises them (``openai.APIStatusError`` and its
+        subclasses, ``APITimeoutError``, ``APIConnectionError``, ``json.JSONDecodeError`` for a
+        garbled body), which :func:`ask` turns into :class:`ProviderError`, or as a ProviderError.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
-class ModelClient:
-    """How requests reach one backend, and the instructor mode they use.
+class HTTPModelClient:
+    """A :class:`ModelClient` that speaks the OpenAI chat-completions API over HTTP.
 
     Through the openai client, or, given a ``transport`` instead (the batch's), from an I/O
     thread of their own, at most its ``limit`` open at once, each slot freed the moment its
@@ -72,7 +113,7 @@ class ModelClient:
 
     def __post_init__(self) -> None:
         if self.openai is None and self.transport is None:
-            raise TypeError("a ModelClient needs the openai client or a transport")
+            raise TypeError("an HTTPModelClient needs the openai client or a transport")
 
     @property
     def in_flight(self) -> int:
@@ -94,8 +135,7 @@ class ModelClient:
         assert self.openai is not None  # __post_init__: one or the other
         self._open += 1
         try:
-            # client.post, not chat.completions.create: the body is already plain JSON, and
-            # create() re-walks every message against its TypedDicts (about 0.6 ms a call).
+            # client.post, not chat.completions.create: the body is already plain JSON, which create() re-checks.
             return await self.openai.post("/chat/completions", body=body, cast_to=ChatCompletion)
         finally:
             self._open -= 1
@@ -185,14 +225,14 @@ def _request(
 
 
 def load_handlers(mode: instructor.Mode) -> None:
-    """Import instructor's handlers for ``mode`` now: about 50 ms the first time (they import ``requests``),
-    e.g. once in a parent before it forks workers, which then share the loaded modules."""
+    """Import instructor's handlers for ``mode`` now (they import ``requests``): e.g. once in a parent
+    before it forks workers, which then share the loaded modules."""
     mode_registry.get_handlers(InstructorProvider.OPENAI, mode)
 
 
-def prepare(mode: instructor.Mode, response_models: list[type[BaseModel] | Scoped[Any]]) -> None:
-    """Load instructor's handlers for ``mode`` and build the request shapes of ``response_models`` now
-    (tens of milliseconds the first time), e.g. once in a parent rather than in each forked worker."""
+def warm_request_shapes(mode: instructor.Mode, response_models: list[type[BaseModel] | Scoped[Any]]) -> None:
+    """Load instructor's handlers for ``mode`` and build the request shapes of ``response_models`` now,
+    before the first request needs them (e.g. as a batch worker starts)."""
     for response_model in response_models:
         _request(response_model, mode, [])
 
@@ -257,15 +297,18 @@ async def ask(
             if attempt < settings.max_attempts:
                 continue
             if not completions:
-                raise _provider_error(exc, model) from exc
+                raise provider_error(exc, model) from exc
             break
-        except openai.OpenAIError as exc:
-            if not completions or (isinstance(exc, openai.APIStatusError) and exc.status_code in REFUSED):
+        except (openai.OpenAIError, ProviderError) as exc:
+            failure = exc if isinstance(exc, ProviderError) else provider_error(exc, model)
+            if not completions or failure.refused:
                 # A refused key or model refuses every request after this one too: the run stops here,
                 # and an article it was working on stays unfinished rather than half-answered.
-                raise _provider_error(exc, model) from exc
+                if failure is exc:
+                    raise
+                raise failure from exc
             # Any other failure during a re-ask: keep the answers we have for the caller to salvage.
-            errors.append(f"the re-ask failed: {_describe(exc)}")
+            errors.append(f"the re-ask failed: {failure}")
             break
         completions.append(completion)
         try:
@@ -328,22 +371,38 @@ def _from_cache(hit: dict[str, Any], response_model: type[T], context: dict[str,
     return Answer(value=value, payloads=payloads, errors=list(hit.get("errors") or []), stats=stats)
 
 
-def _provider_error(exc: Exception, model: str) -> ProviderError:
+def provider_error(exc: BaseException, model: str | None = None) -> ProviderError:
+    """A failed request, as the openai client or the batch's transport raise it, as a :class:`ProviderError`."""
     if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError):
-        return ProviderError("the model server sent a malformed response body")
-    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        return ProviderError(f"cannot reach the model server: {_describe(exc)}", unreachable=True)
-    if isinstance(exc, openai.AuthenticationError):
-        return ProviderError(f"the model server refused the API key (HTTP {exc.status_code})")
-    if isinstance(exc, openai.PermissionDeniedError):
-        return ProviderError(f"the model server refused the request (HTTP 403): {_describe(exc)}")
-    if isinstance(exc, openai.NotFoundError):
-        return ProviderError(f"model {model!r} not found on the server (HTTP 404)")
-    if isinstance(exc, openai.APIStatusError):
-        return ProviderError(f"the model server kept failing: HTTP {exc.status_code}: {_describe(exc)}")
-    return ProviderError(f"model request failed: {_describe(exc)}")
+        return ProviderError("the model server sent a malformed response body", kind="malformed", model=model)
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
+        return ProviderError(f"cannot reach the model server: {_describe(exc)}", kind="timeout", model=model)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"cannot reach the model server: {_describe(exc)}", kind="connection", model=model)
+    if not isinstance(exc, openai.APIStatusError):
+        return ProviderError(f"model request failed: {_describe(exc)}", model=model)
+    status, detail = exc.status_code, _server_said(exc)
+    kind = status_failure(status)
+    if status == 401:
+        message = "the model server refused the API key (HTTP 401)"
+    elif status == 403:
+        message = f"the model server refused the request (HTTP 403): {detail}"
+    elif status == 404:
+        message = f"model {model!r} not found on the server (HTTP 404)"
+    elif kind == "bad_request":
+        message = f"the model server rejected the request (HTTP {status}): {detail}"
+    else:
+        message = f"the model server kept failing: HTTP {status}: {detail}"
+    retry_after = parse_retry_after(exc.response.headers)
+    return ProviderError(message, kind=kind, status=status, retry_after=retry_after, model=model, detail=detail)
 
 
-def _describe(exc: Exception) -> str:
+def _server_said(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else None
+    return _describe(exc) if not isinstance(message, str) or not message.strip() else message.strip()[:300]
+
+
+def _describe(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return message[:300]

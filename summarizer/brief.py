@@ -8,20 +8,23 @@ and is checked against those sentences (not against the model's own fact wording
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
 
 from summarizer.ask import ModelClient, Settings, ask
 from summarizer.cache import ResponseCache
 from summarizer.ground import BRIEF_LISTS, BriefGrounding, best_attempt, rejected_as_dropped
 from summarizer.schemas import (
     ArticleSummary,
+    Brief,
     BriefClaim,
     BriefExtraction,
     CallStats,
     DiscrepancyOut,
     Dropped,
     Fact,
+    RunInfo,
     TimelineEntry,
 )
 from summarizer.schemas.llm import scoped
@@ -31,19 +34,28 @@ from summarizer.templates import PromptSet
 if TYPE_CHECKING:  # the analysis is imported where a brief is made, not when the batch CLI starts
     from summarizer.analysis import Analysis, Ref
 
+    MaybeAnalysis = Analysis | None
+else:
+    MaybeAnalysis = Any  # pydantic resolves annotations at run time; it only carries the object
 
-@dataclass
-class BriefParts:
-    overview: list[BriefClaim] = field(default_factory=list)
-    consensus: list[BriefClaim] = field(default_factory=list)
-    discrepancies: list[DiscrepancyOut] = field(default_factory=list)
-    timeline: list[TimelineEntry] = field(default_factory=list)
-    dropped: list[Dropped] = field(default_factory=list)
-    stats: CallStats = field(default_factory=CallStats)
+
+class BriefParts(BaseModel):
+    """The brief's own sections, before they are assembled with the articles and summaries into a ``Brief``.
+
+    The batch stores it as JSON (``model_dump_json``, read back with ``model_validate_json``);
+    ``analysis`` and ``reviews`` serve the merge with the cross-source analysis and are not stored.
+    """
+
+    overview: list[BriefClaim] = Field(default_factory=list)
+    consensus: list[BriefClaim] = Field(default_factory=list)
+    discrepancies: list[DiscrepancyOut] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    dropped: list[Dropped] = Field(default_factory=list)
+    stats: CallStats = Field(default_factory=CallStats)
     error: str | None = None
-    analysis: Analysis | None = None
+    analysis: MaybeAnalysis = Field(default=None, exclude=True, repr=False)
     """The cross-source analysis the brief was asked with (kept so it is not computed twice)."""
-    reviews: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    reviews: dict[str, tuple[str, str | None]] = Field(default_factory=dict, exclude=True, repr=False)
     """Candidate ID -> (verdict, reason) as the model gave them."""
 
 
@@ -130,6 +142,25 @@ discrepancies and timeline items measured below the analysis on every case it wa
 
 
 async def build_brief(
+    articles: Sequence[Article],
+    summaries: Sequence[ArticleSummary],
+    *,
+    client: ModelClient,
+    model: str,
+    prompts: PromptSet,
+    settings: Settings,
+    cache: ResponseCache | None = None,
+) -> BriefParts:
+    """The brief across segmented ``articles`` as every model engine ships it (``brief`` and the batch alike):
+    the model's answer over the analysis's candidates, then the analysis merged in (:func:`with_analysis`).
+    A provider failure propagates; a brief the model could not give has ``error`` set, and the analysis still."""
+    parts = await _asked_brief(
+        articles, summaries, client=client, model=model, prompts=prompts, settings=settings, cache=cache
+    )
+    return with_analysis(parts, articles, [f for s in summaries for f in s.facts], trusted=not settings.copy_mode)
+
+
+async def _asked_brief(
     articles: Sequence[Article],
     summaries: Sequence[ArticleSummary],
     *,
@@ -310,6 +341,28 @@ def _same_values(d: DiscrepancyOut) -> bool:
 
     keys = [(numbers(side.text), frozenset(n.lower() for n in names(side.text))) for side in d.sides]
     return len(set(keys)) < len(keys)
+
+
+def assemble(
+    articles: Sequence[Article], summaries: Sequence[ArticleSummary], parts: BriefParts, run: RunInfo
+) -> Brief:
+    """The output document: the articles, their summaries and the brief's sections, with the run's totals."""
+    stats = CallStats()
+    for s in summaries:
+        stats = stats.add(s.stats)
+    stats = stats.add(parts.stats)
+    return Brief(
+        run=run,
+        articles=[a.to_out() for a in articles],
+        summaries=list(summaries),
+        overview=parts.overview,
+        consensus=parts.consensus,
+        discrepancies=parts.discrepancies,
+        timeline=parts.timeline,
+        single_source=single_source(summaries, parts.consensus),
+        dropped=[d for s in summaries for d in s.dropped] + parts.dropped,
+        stats=stats,
+    )
 
 
 def single_source(summaries: Sequence[ArticleSummary], consensus: Sequence[BriefClaim]) -> list[Fact]:

@@ -12,91 +12,22 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from summarizer import __version__
-from summarizer.errors import ConfigurationError, InputError, SummarizerError
-from summarizer.settings import MAX_BYTES, Settings
+from summarizer.errors import InputError, SummarizerError
+from summarizer.options import (
+    add_model_options,
+    notice_embedded,
+    prompts_from_args,
+    provider_from_args,
+    settings_from_args,
+)
+from summarizer.settings import MAX_BYTES
 
 if TYPE_CHECKING:  # the model client libraries load only when a command needs them
-    from summarizer.providers import Provider
-    from summarizer.templates import PromptSet
-
-MODE_NAMES = ("json", "json_schema", "md_json", "tools")
+    pass
 
 log = logging.getLogger("summarizer")
 
 FORMATS = ("rich", "json", "md", "html")
-
-
-# -- options shared by every command that calls a model ---------------------------------------
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    from summarizer.templates import DEFAULT_VERSION
-
-    g = parser.add_argument_group("model")
-    g.add_argument(
-        "--provider",
-        choices=["openai", "compatible", "embedded"],
-        help="default: decided from the options and environment",
-    )
-    g.add_argument(
-        "--model", "-m", help="model name (default: gpt-4o-mini on OpenAI, the server's first model elsewhere)"
-    )
-    g.add_argument(
-        "--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL)"
-    )
-    g.add_argument("--api-key", help="API key (env OPENAI_API_KEY; prefer the environment: arguments show in ps)")
-    g.add_argument("--mode", choices=MODE_NAMES, help="instructor mode (default: tools)")
-    g.add_argument(
-        "--prompts", default=None, help=f"prompt set: a bundled version or a folder (default: {DEFAULT_VERSION})"
-    )
-    g.add_argument(
-        "--temperature", type=float, default=Settings.temperature, help=f"sampling (default {Settings.temperature})"
-    )
-    g.add_argument("--seed", type=int, default=Settings.seed, help=f"generation seed (default {Settings.seed})")
-    g.add_argument("--max-tokens", type=int, default=Settings.max_tokens, help="per model response")
-    g.add_argument("--max-attempts", type=int, default=Settings.max_attempts, help="first ask plus re-asks per answer")
-    g.add_argument(
-        "--token-budget", type=int, default=Settings.token_budget, help="tokens per answer over all attempts"
-    )
-    g.add_argument("--timeout", type=float, default=120.0, help="seconds per model request")
-    g.add_argument(
-        "--copy-mode",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="constrain summary sentences and facts to verbatim source sentences (default: on for the embedded model)",
-    )
-
-
-def provider_from_args(args: argparse.Namespace) -> Provider:
-    from summarizer.providers import resolve
-
-    return resolve(
-        provider=args.provider, model=args.model, base_url=args.base_url, api_key=args.api_key, mode=args.mode,
-        timeout=args.timeout,
-    )  # fmt: skip
-
-
-def settings_from_args(args: argparse.Namespace, provider: Provider | None = None) -> Settings:
-    if args.max_attempts < 1:
-        raise ConfigurationError("--max-attempts must be at least 1")
-    if args.token_budget < 1 or args.max_tokens < 1:
-        raise ConfigurationError("--token-budget and --max-tokens must be positive")
-    return Settings(
-        temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens, max_attempts=args.max_attempts,
-        token_budget=args.token_budget,
-        copy_mode=args.copy_mode if args.copy_mode is not None else bool(provider and provider.kind == "embedded"),
-    )  # fmt: skip
-
-
-def prompts_from_args(args: argparse.Namespace) -> PromptSet:
-    from summarizer.templates import load_prompts
-
-    return load_prompts(args.prompts)
-
-
-def notice_embedded(provider: Provider, err: Console) -> None:
-    from summarizer.providers import EMBEDDED_NOTICE
-
-    if provider.kind == "embedded":
-        err.print(f"[yellow]note:[/] {EMBEDDED_NOTICE}", highlight=False, soft_wrap=True)
 
 
 # -- brief / summarize ----------------------------------------------------------------------
@@ -150,6 +81,11 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
         raise InputError("no input: give one or more files, directories, URLs, or - for standard input")
     if not cross_article and len(args.inputs) > 1:
         raise InputError("summarize takes one article; use 'summarizer brief' for several")
+    saved = None
+    if getattr(args, "since", None):
+        from summarizer.updates.saved import read_brief
+
+        saved = read_brief(args.since)  # before any model starts: a bad file fails at once
     provider = None if args.engine == "extractive" else provider_from_args(args)
     display = _Display(err, enabled=err.is_terminal and not args.quiet)
 
@@ -169,7 +105,28 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
         )  # fmt: skip
     finally:
         display.close()
+    if getattr(args, "save", None):
+        Path(args.save).write_text(brief.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        err.print(f"saved the brief to {args.save}", highlight=False)
+    if saved is not None:
+        return _emit_diff(saved, brief, args, out, err)
     return _emit(brief, args, out, err)
+
+
+def _emit_diff(saved: Any, brief: Any, args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.updates.render import render
+    from summarizer.updates.saved import since_saved
+
+    diff = since_saved(saved, args.since, brief)
+    text = render(diff, args.format, console=out if args.output is None else None)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {args.output}", highlight=False)
+    elif text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if not args.quiet:
+        err.print(f"[dim]{'changes' if diff.changed else 'no changes'} since {args.since}[/]", highlight=False)
+    return 0
 
 
 def _emit(brief: Any, args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -207,6 +164,13 @@ def add_brief_parser(sub: Any, name: str, help_text: str, *, many: bool) -> None
         default="llm",
         help="extractive: no model at all, lead and fact-bearing sentences (the eval baseline)",
     )
+    if many:
+        p.add_argument(
+            "--since",
+            metavar="OLD.json",
+            help="show what changed since a brief saved with --format json (or --save), instead of the brief",
+        )
+        p.add_argument("--save", metavar="PATH", help="also save this brief as JSON, to diff against next time")
     add_model_options(p)
     p.set_defaults(handler=lambda a, o, e: cmd_brief(a, o, e, cross_article=many))
 
@@ -216,7 +180,7 @@ def cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     text = render.json_schema(args.which)
     if args.write:
-        for which in ("brief", "article-extraction", "brief-extraction"):
+        for which in render.SCHEMAS:
             target = Path(args.write) / f"{which}.schema.json"
             target.write_text(render.json_schema(which), encoding="utf-8")
             err.print(f"wrote {target}", highlight=False)
@@ -259,8 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
         "which",
         nargs="?",
         default="brief",
-        choices=["brief", "article-extraction", "brief-extraction"],
-        help="the output (brief, the default) or one of the two answers asked of the model",
+        choices=["brief", "brief-diff", "updates", "article-extraction", "brief-extraction"],
+        help="the output (brief, the default), a diff (brief --since), batch updates,"
+        " or one of the two answers asked of the model",
     )
     p.add_argument("--write", metavar="DIR", help="write all schemas into DIR")
     p.set_defaults(handler=cmd_schema)

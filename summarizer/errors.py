@@ -5,10 +5,21 @@ Library code raises these; the CLI turns them into one clear line and a non-zero
 
 from __future__ import annotations
 
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Literal
+
 REFUSED = frozenset({401, 403, 404})
 """HTTP statuses every further request would get too (the key, the model or the URL is refused, not the
-request): the batch's transport keeps them, :func:`summarizer.ask.ask` raises them even mid re-ask, and
-the batch's retry policy stops on them."""
+request): the batch's transport keeps them; a :class:`ProviderError` for one is ``refused``, which
+:func:`summarizer.ask.ask` raises even mid re-ask and the batch's retry policy stops on."""
+
+Failure = Literal[
+    "rate_limited", "server_error", "timeout", "connection", "malformed", "bad_request", "auth", "not_found", "other"
+]
+"""What went wrong with a model request: 429; 5xx, 408 or 409; no answer in time; no connection; an answer
+body that is not JSON; another 4xx; 401 or 403 (the key); 404 (the model or URL); anything else."""
 
 
 class SummarizerError(Exception):
@@ -30,14 +41,83 @@ class InputError(SummarizerError):
 
 
 class ProviderError(SummarizerError):
-    """The model backend could not be reached or kept failing after retries."""
+    """The model backend could not be reached, refused the request, or kept failing after retries.
+
+    The fields say what happened, so a caller decides (retry, wait, stop) without parsing the message.
+    """
 
     exit_code = 4
 
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: Failure = "other",
+        status: int | None = None,
+        retry_after: float | None = None,
+        model: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
-        self.unreachable = unreachable
-        """True when no answer came back at all (connection refused, timeout), not an HTTP error."""
+        self.kind: Failure = kind
+        self.status = status
+        """The HTTP status of the answer, or None when there was no answer."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (``Retry-After``), if it said."""
+        self.model = model
+        """The model the request was for, when known."""
+        self.detail = detail
+        """What the server said about it: the first line of its error message, if any."""
+
+    @property
+    def refused(self) -> bool:
+        """The key, model or URL is refused (401, 403, 404): every further request would be too."""
+        return self.kind in ("auth", "not_found")
+
+    @property
+    def unreachable(self) -> bool:
+        """No answer came back at all (connection refused or dropped, timeout), as opposed to an HTTP error."""
+        return self.kind in ("connection", "timeout")
+
+    def __repr__(self) -> str:
+        return f"ProviderError({str(self)!r}, kind={self.kind!r}, status={self.status!r})"
+
+
+def status_failure(status: int) -> Failure:
+    """The kind of failure an HTTP error status reports."""
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status in (408, 409) or status >= 500:
+        return "server_error"
+    return "bad_request"
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``; None if absent."""
+    if headers is None:
+        return None
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(float(milliseconds) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
 
 
 class StoreError(SummarizerError):
@@ -47,13 +127,13 @@ class StoreError(SummarizerError):
 
 
 class ModelOutputError(SummarizerError):
-    """The model's answer could not be parsed into the expected structure, even after re-asks."""
+    """The model answered, but no answer could be read as the structure asked for, even after re-asks.
+
+    Raised when that left nothing to show (every article of a brief failed so); one article's
+    unusable answer fails only that article.
+    """
 
     exit_code = 5
-
-
-class GroundingError(SummarizerError):
-    """A claim is not supported by the sentences it cites (raised inside validators, never to users)."""
 
 
 class TemplateError(ConfigurationError):

@@ -21,10 +21,9 @@ from decimal import Decimal
 from annotated_types import MaxLen
 from pydantic import BaseModel
 
-from summarizer.brief import BriefParts, with_analysis
+from summarizer.brief import BriefParts, assemble, with_analysis
 from summarizer.claims import names, numbers
 from summarizer.ground import ArticleGrounding, BriefGrounding
-from summarizer.pipeline import assemble
 from summarizer.schemas import (
     ArticleExtraction,
     ArticleSummary,
@@ -172,13 +171,20 @@ def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -
     cross-source analysis's (``summarizer.analysis``), the same any engine starts from.
     """
     summaries = [summarize_article(a) for a in articles]
+    parts = brief_parts(articles, summaries) if cross_article else BriefParts()
+    return assemble(articles, summaries, parts, run_info())
+
+
+def brief_parts(articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> BriefParts:
+    """The brief's sections across ``articles`` (segmented) from their ``summaries``, without any model
+    (empty when the summaries have no facts)."""
     facts = [f for s in summaries for f in s.facts]
     parts = BriefParts()
-    if facts and cross_article:
+    if facts:
         started = time.perf_counter()
         grounding = BriefGrounding(facts)
         extraction = brief_extraction(articles, facts)
         parts.overview, _, _, _, parts.dropped = grounding.resolve(extraction)
         with_analysis(parts, articles, facts)
         parts.stats = CallStats(seconds=round(time.perf_counter() - started, 3))
-    return assemble(articles, summaries, parts, run_info())
+    return parts

@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from summarizer.ask import ModelClient, Settings
-from summarizer.brief import BriefParts, build_brief, single_source, with_analysis
+from summarizer.brief import BriefParts, assemble, build_brief, with_analysis
 from summarizer.cache import ResponseCache
-from summarizer.errors import ProviderError
+from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.load import MAX_BYTES, load
 from summarizer.providers import Provider, resolve, running
-from summarizer.schemas import ArticleSummary, Brief, CallStats, RunInfo
+from summarizer.schemas import ArticleSummary, Brief, RunInfo
 from summarizer.segment import Article, prepare
-from summarizer.summarize import summarize_article
+from summarizer.summarize import summarize
 from summarizer.templates import PromptSet, load_prompts
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[str, str], None]
+StageProgress = Callable[[str, str], None]
 """Called as ``progress(stage, detail)``: stage is "summarize", "summarized", "brief" or "done"."""
 
 Engine = Literal["llm", "extractive"]
@@ -43,13 +43,13 @@ class Job:
     prompts: PromptSet = field(default_factory=load_prompts)
     settings: Settings = field(default_factory=Settings)
     concurrency: int = 1
-    progress: ProgressFn | None = None
+    progress: StageProgress | None = None
     cache: ResponseCache | None = None
     """Answer identical requests from here instead of the model (None: always ask)."""
 
     def run_info(self) -> RunInfo:
         return RunInfo(
-            provider=self.provider.kind,
+            provider=self.provider.kind,  # the backend's name, for the record
             model=self.provider.model,
             prompt_version=self.prompts.label,
             temperature=self.settings.temperature,
@@ -64,16 +64,23 @@ class Job:
             self.progress(stage, detail)
 
 
-async def summarize_all(articles: Sequence[Article], job: Job, client: ModelClient) -> list[ArticleSummary]:
-    """Per-article summaries, ``job.concurrency`` at a time. A provider failure fails that article only."""
+async def summarize_all(
+    articles: Sequence[Article], job: Job, client: ModelClient, *, require_answer: bool = False
+) -> list[ArticleSummary]:
+    """Per-article summaries, ``job.concurrency`` at a time. A provider failure fails that article only.
+
+    Raises ProviderError when the backend failed every article (unreachable, refused, kept failing) and,
+    with ``require_answer``, ModelOutputError when it answered every article but no answer could be used.
+    """
     gate = asyncio.Semaphore(max(job.concurrency, 1))
-    unreachable: list[ProviderError] = []
+    failures: dict[str, ProviderError] = {}
+    unusable: list[ArticleSummary] = []
 
     async def one(article: Article) -> ArticleSummary:
         async with gate:
             job._notify("summarize", f"{article.id} {article.title}")
             try:
-                result = await summarize_article(
+                result = await summarize(
                     article,
                     client=client,
                     model=job.provider.model,
@@ -82,60 +89,42 @@ async def summarize_all(articles: Sequence[Article], job: Job, client: ModelClie
                     cache=job.cache,
                 )
             except ProviderError as exc:
-                if exc.unreachable:
-                    unreachable.append(exc)
+                failures[article.id] = exc
                 result = ArticleSummary(article_id=article.id, status="failed", error=str(exc), headline=article.title)
-            if job.settings.copy_mode and result.status == "ok":
-                result = with_selected_facts(result, article)
+            else:
+                if result.status == "failed":
+                    unusable.append(result)
             job._notify("summarized", article.id)
             return result
 
     summaries = list(await asyncio.gather(*(one(a) for a in articles)))
-    if summaries and len(unreachable) == len(summaries):
-        raise unreachable[0]  # nothing answered at all: one clear error beats N failed articles
+    if summaries and len(failures) == len(summaries):
+        raise failures[summaries[0].article_id]  # one clear error beats N articles failed alike
+    if require_answer and summaries and len(unusable) == len(summaries):
+        first = summaries[0]  # every one failed so
+        which = "the article" if len(summaries) == 1 else f"any of the {len(summaries)} articles"
+        raise ModelOutputError(
+            f"model {job.provider.model!r} gave no usable answer for {which} ({first.article_id}: {first.error})"
+        )
     return summaries
 
 
-def with_selected_facts(summary: ArticleSummary, article: Article) -> ArticleSummary:
-    """Copy mode: the article's facts are the deterministic selection (sentences with figures, dates and
-    quotes, typed), not the tiny model's picks, which the evals measure far below it; the model's summary
-    sentences, headline and entities stay."""
-    from summarizer.extractive import summarize_article as select
-
-    return summary.model_copy(update={"facts": select(article).facts})
-
-
 def default_settings(provider: Provider) -> Settings:
-    """Copy mode is the default for the embedded tiny model, free text for every other provider."""
-    return Settings(copy_mode=provider.kind == "embedded")
+    """The provider's defaults: copy mode for the embedded tiny model, free text for the others."""
+    return Settings(copy_mode=provider.copy_mode)
 
 
-def assemble(
-    articles: Sequence[Article], summaries: Sequence[ArticleSummary], parts: BriefParts, run: RunInfo
+async def brief_articles(
+    articles: Sequence[Article], job: Job, *, cross_article: bool = True, require_answer: bool = False
 ) -> Brief:
-    stats = CallStats()
-    for s in summaries:
-        stats = stats.add(s.stats)
-    stats = stats.add(parts.stats)
-    return Brief(
-        run=run,
-        articles=[a.to_out() for a in articles],
-        summaries=list(summaries),
-        overview=parts.overview,
-        consensus=parts.consensus,
-        discrepancies=parts.discrepancies,
-        timeline=parts.timeline,
-        single_source=single_source(summaries, parts.consensus),
-        dropped=[d for s in summaries for d in s.dropped] + parts.dropped,
-        stats=stats,
-    )
+    """Summaries of every article and (if ``cross_article``) the brief across them. Provider must be running.
 
-
-async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article: bool = True) -> Brief:
-    """Summaries of every article and (if ``cross_article``) the brief across them. Provider must be running."""
+    ``require_answer``: raise ModelOutputError rather than return a brief in which no article could be
+    summarised because no answer of the model could be used (see :func:`summarize_all`).
+    """
     client = job.provider.async_client()
     try:
-        summaries = await summarize_all(articles, job, client)
+        summaries = await summarize_all(articles, job, client, require_answer=require_answer)
         parts = BriefParts()
         if cross_article:
             job._notify("brief", f"{sum(len(s.facts) for s in summaries)} facts")
@@ -149,12 +138,11 @@ async def brief_articles(articles: Sequence[Article], job: Job, *, cross_article
                     settings=job.settings,
                     cache=job.cache,
                 )
-            except ProviderError as exc:
-                parts = BriefParts(error=str(exc))
+            except ProviderError as exc:  # the model failed: the analysis alone still makes a brief
+                facts = [f for s in summaries for f in s.facts]
+                parts = with_analysis(BriefParts(error=str(exc)), articles, facts, trusted=not job.settings.copy_mode)
             if parts.error:
                 log.warning("brief: %s", parts.error)
-            facts = [f for s in summaries for f in s.facts]
-            with_analysis(parts, articles, facts, trusted=not job.settings.copy_mode)
     finally:
         await client.close()  # its aiohttp session: left open, asyncio reports it as an error at exit
     job._notify("done", "")
@@ -170,7 +158,7 @@ def brief_sources(
     concurrency: int = 1,
     cross_article: bool = True,
     max_bytes: int = MAX_BYTES,
-    progress: ProgressFn | None = None,
+    progress: StageProgress | None = None,
     engine: Engine = "llm",
     on_loaded: Callable[[Sequence[Article]], None] | None = None,
 ) -> Brief:
@@ -178,6 +166,7 @@ def brief_sources(
 
     ``engine="extractive"`` uses no model at all (``provider`` and the rest are then unused).
     ``on_loaded`` sees the articles once read, before any model starts: it may raise to refuse them.
+    Raises ModelOutputError when the model answered but no answer, for any article, could be used.
     """
     articles = prepare(load(sources, max_bytes=max_bytes))
     if on_loaded is not None:
@@ -195,4 +184,4 @@ def brief_sources(
             concurrency=concurrency,
             progress=progress,
         )
-        return asyncio.run(brief_articles(articles, job, cross_article=cross_article))
+        return asyncio.run(brief_articles(articles, job, cross_article=cross_article, require_answer=True))

@@ -1,5 +1,10 @@
 """Which model backend to talk to, and how: OpenAI, any OpenAI-compatible server, or the embedded model.
 
+Each backend is a :class:`Provider` subclass that says how to make it ready (:meth:`Provider.running`:
+start the embedded server, check a server's URL answers, ask it for its model), how it is described
+in run records, and what it defaults to (copy mode for the tiny embedded model, a notice to print).
+Callers use that interface and never ask which backend they hold.
+
 Resolution, most explicit first (like pydantic-ai's providers):
 1. ``--base-url`` (or ``OPENAI_BASE_URL``): an OpenAI-compatible server (llama.cpp, vLLM, Ollama).
    A key is optional there; ``OPENAI_API_KEY`` is sent if set.
@@ -11,6 +16,8 @@ Resolution, most explicit first (like pydantic-ai's providers):
 The instructor mode is chosen per provider: llama.cpp's server rejects
 ``response_format={"type": "json_schema"}`` but turns a forced tool call into a grammar that
 constrains decoding to the schema, so the embedded model always uses ``Mode.TOOLS``.
+
+About 400 lines: the three backends beside the resolution that chooses among them, which must know all three.
 """
 
 from __future__ import annotations
@@ -27,14 +34,15 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 import instructor
 
-from summarizer.errors import ConfigurationError, ProviderError
+from summarizer.errors import ConfigurationError, ProviderError, status_failure
 
 if TYPE_CHECKING:
     # The clients (openai, httpx, aiohttp: about a second of imports) are imported when one is made,
@@ -42,8 +50,6 @@ if TYPE_CHECKING:
     from summarizer.ask import ModelClient
 
 log = logging.getLogger(__name__)
-
-ProviderKind = Literal["openai", "compatible", "embedded"]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 OPENAI_API_URL = "https://api.openai.com/v1"
@@ -63,10 +69,20 @@ MODES = {
 
 
 @dataclass(frozen=True)
-class Provider:
-    """A resolved backend: everything needed to build a client, and nothing secret in its repr."""
+class Provider(ABC):
+    """A resolved backend: everything needed to build a client, and nothing secret in its repr.
 
-    kind: ProviderKind
+    Every backend here serves the OpenAI chat-completions API, so the clients are built here; a
+    backend that does not would override :meth:`async_client` and :meth:`batch_client` too.
+    """
+
+    kind: ClassVar[str]
+    """The backend's name: ``--provider``'s value and ``RunInfo.provider``."""
+    copy_mode: ClassVar[bool] = False
+    """The default of ``--copy-mode``: on for a model too small to write sentences of its own."""
+    notice: ClassVar[str | None] = None
+    """One line to show the user before this backend is used, if any."""
+
     model: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
@@ -77,34 +93,33 @@ class Provider:
 
     @property
     def label(self) -> str:
-        return {
-            "openai": "openai",
-            "compatible": f"openai-compatible {self.base_url}",
-            "embedded": "embedded",
-        }[self.kind]
+        """How run records describe the backend (a batch store's runs, say)."""
+        return self.kind
+
+    @abstractmethod
+    def running(self) -> contextlib.AbstractContextManager[Provider]:
+        """This provider ready to use: the provider to call, for as long as the context lasts."""
 
     def async_client(self) -> ModelClient:
-        # aiohttp under the openai client: the same API, about 1 ms less CPU per request than httpx,
-        # which is what bounds a batch's throughput at high concurrency (see benchmarks/).
+        """An interactive client: the openai client, with its own retries."""
         import openai
 
-        from summarizer.ask import ModelClient
+        from summarizer.ask import HTTPModelClient
 
         raw = openai.AsyncOpenAI(
             api_key=self.api_key or "not-needed",
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
-            http_client=openai.DefaultAioHttpClient(),
+            http_client=openai.DefaultAioHttpClient(),  # aiohttp: less CPU per request than httpx
         )
-        return ModelClient(raw, mode=self.mode)
+        return HTTPModelClient(raw, mode=self.mode)
 
     def batch_client(self, limit: int) -> ModelClient:
         """The batch's client: requests from an I/O thread of their own (:class:`ThreadedTransport`), at most
         ``limit`` open at once, and no transport retries (the batch's retry policy is the only one)."""
-        # Configured from what async_client's openai client would read from the environment, without
-        # building one: that costs 25-45 ms, at every worker's start.
-        from summarizer.ask import ModelClient
+        # Configured from the environment as the openai client would read it, without the cost of building one.
+        from summarizer.ask import HTTPModelClient
         from summarizer.transport import ThreadedTransport
 
         env = os.environ
@@ -124,7 +139,56 @@ class Provider:
             limit=limit,
             headers=headers,
         )
-        return ModelClient(None, mode=self.mode, transport=transport)
+        return HTTPModelClient(None, mode=self.mode, transport=transport)
+
+
+@dataclass(frozen=True)
+class OpenAIProvider(Provider):
+    """OpenAI itself, or a gateway that speaks its API with real keys (an explicit ``base_url``)."""
+
+    kind = "openai"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Provider]:
+        if self.base_url:
+            check_listening(self.base_url)
+        yield self
+
+
+@dataclass(frozen=True)
+class CompatibleProvider(Provider):
+    """Any OpenAI-compatible server by URL (llama.cpp, vLLM, Ollama); with no model named, its first one."""
+
+    kind = "compatible"
+
+    @property
+    def label(self) -> str:
+        return f"openai-compatible {self.base_url}"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Provider]:
+        assert self.base_url, "resolve() gives a compatible provider its URL"
+        check_listening(self.base_url)
+        yield self if self.model else replace(self, model=first_served_model(self.base_url, self.api_key))
+
+
+@dataclass(frozen=True)
+class EmbeddedProvider(Provider):
+    """SmolLM2-135M-Instruct, served by llama-cpp-python on a loopback port started for the run."""
+
+    kind = "embedded"
+    copy_mode = True
+    notice = EMBEDDED_NOTICE
+
+    model: str = EMBEDDED_MODEL
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Provider]:
+        with llama_server() as base_url:
+            yield replace(self, base_url=base_url, api_key=None)
+
+
+PROVIDERS: dict[str, type[Provider]] = {p.kind: p for p in (OpenAIProvider, CompatibleProvider, EmbeddedProvider)}
 
 
 def resolve(
@@ -140,15 +204,13 @@ def resolve(
     """Decide the backend from explicit options first, then the environment."""
     env = os.environ if env is None else env
     api_key = api_key or env.get("OPENAI_API_KEY") or None
-    chosen_mode = _mode(mode)
-    if provider not in (None, "openai", "compatible", "embedded"):
-        raise ConfigurationError(f"unknown provider {provider!r}: use openai, compatible or embedded")
+    chosen_mode = _mode(mode) or instructor.Mode.TOOLS
+    if provider is not None and provider not in PROVIDERS:
+        raise ConfigurationError(f"unknown provider {provider!r}: use {', '.join(PROVIDERS)}")
     # The embedded model by name, unless a server was named too: then that server serves it.
     wants_embedded = provider == "embedded" or ((model or "").lower() in EMBEDDED_ALIASES and not base_url)
     if wants_embedded:
-        return Provider(
-            kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout
-        )
+        return EmbeddedProvider(mode=chosen_mode, timeout=timeout)
     if provider == "openai":
         # OpenAI itself, or a gateway that speaks its API with real keys (an explicit --base-url).
         if not api_key:
@@ -156,24 +218,22 @@ def resolve(
                 "the OpenAI provider needs OPENAI_API_KEY (or use --base-url for a local OpenAI-compatible server, "
                 "or --provider embedded for the offline model)"
             )
-        return Provider(
-            kind="openai",
+        return OpenAIProvider(
             model=model or DEFAULT_OPENAI_MODEL,
             base_url=base_url.rstrip("/") if base_url else None,
             api_key=api_key,
-            mode=chosen_mode or instructor.Mode.TOOLS,
+            mode=chosen_mode,
             timeout=timeout,
         )
     base_url = base_url or env.get("OPENAI_BASE_URL") or None
     if base_url or provider == "compatible":
         if not base_url:
             raise ConfigurationError("--provider compatible needs --base-url (e.g. http://127.0.0.1:8080/v1)")
-        return Provider(
-            kind="compatible",
-            model=model or "",  # filled from the server's /models when empty
+        return CompatibleProvider(
+            model=model or "",  # filled from the server's /models when it is made ready
             base_url=base_url.rstrip("/"),
             api_key=api_key,
-            mode=chosen_mode or instructor.Mode.TOOLS,
+            mode=chosen_mode,
             timeout=timeout,
         )
     if api_key or model:
@@ -183,14 +243,8 @@ def resolve(
                 f"{what} needs OPENAI_API_KEY (or --base-url for a local OpenAI-compatible server, "
                 "or --provider embedded for the offline model)"
             )
-        return Provider(
-            kind="openai",
-            model=model or DEFAULT_OPENAI_MODEL,
-            api_key=api_key,
-            mode=chosen_mode or instructor.Mode.TOOLS,
-            timeout=timeout,
-        )
-    return Provider(kind="embedded", model=EMBEDDED_MODEL, mode=chosen_mode or instructor.Mode.TOOLS, timeout=timeout)
+        return OpenAIProvider(model=model or DEFAULT_OPENAI_MODEL, api_key=api_key, mode=chosen_mode, timeout=timeout)
+    return EmbeddedProvider(mode=chosen_mode, timeout=timeout)
 
 
 def _mode(name: str | None) -> instructor.Mode | None:
@@ -213,11 +267,28 @@ def first_served_model(base_url: str, api_key: str | None, timeout: float = 10.0
             timeout=timeout,
         )
         response.raise_for_status()
-        models = response.json().get("data") or []
-    except (httpx.HTTPError, ValueError) as exc:
+        listed = response.json()
+        models = listed.get("data") if isinstance(listed, dict) else None
+        if not isinstance(models, list) or not all(isinstance(m, dict) and m.get("id") for m in models):
+            raise ValueError("not an OpenAI model list")
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
         raise ProviderError(
-            f"cannot reach the model server at {base_url} ({type(exc).__name__}); is it running?"
+            f"the model server at {base_url} answered HTTP {status} when asked for its models "
+            "(pass --model to name one)",
+            kind=status_failure(status),
+            status=status,
         ) from None
+    except httpx.TimeoutException:
+        raise ProviderError(
+            f"the model server at {base_url} did not list its models within {timeout:g}s", kind="timeout"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ProviderError(
+            f"cannot reach the model server at {base_url} ({type(exc).__name__}); is it running?", kind="connection"
+        ) from None
+    except ValueError:
+        raise ProviderError(f"the model server at {base_url} sent a malformed model list", kind="malformed") from None
     if not models:
         raise ConfigurationError(f"{base_url} lists no models; pass --model")
     return str(models[0]["id"])
@@ -296,8 +367,7 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
 
 @functools.cache
 def load_prctl() -> Callable[..., int]:
-    """libc's ``prctl``, loaded once: importing ctypes and loading libc take milliseconds, which a parent
-    can spend before it forks rather than each child as it starts."""
+    """libc's ``prctl``, loaded once: a parent loads it before it forks, not each child as it starts."""
     import ctypes
 
     prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
@@ -333,21 +403,12 @@ def check_listening(base_url: str, timeout: float = 2.0) -> None:
         socket.create_connection((url.hostname, port), timeout=timeout).close()
     except ConnectionRefusedError:
         raise ProviderError(
-            f"cannot reach the model server at {base_url} (connection refused); is it running?", unreachable=True
+            f"cannot reach the model server at {base_url} (connection refused); is it running?", kind="connection"
         ) from None
     except (OSError, ValueError):
         pass
 
 
-@contextlib.contextmanager
-def running(provider: Provider) -> Iterator[Provider]:
-    """The provider ready to use: the embedded server started, a compatible server's model known."""
-    if provider.kind == "embedded":
-        with llama_server() as base_url:
-            yield replace(provider, base_url=base_url, api_key=None)
-        return
-    if provider.base_url:
-        check_listening(provider.base_url)
-    if provider.kind == "compatible" and not provider.model:
-        provider = replace(provider, model=first_served_model(provider.base_url or "", provider.api_key))
-    yield provider
+def running(provider: Provider) -> contextlib.AbstractContextManager[Provider]:
+    """``provider`` ready to use (see :meth:`Provider.running`)."""
+    return provider.running()

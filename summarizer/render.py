@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
@@ -35,8 +36,15 @@ from summarizer.schemas import (
     SideOut,
     TimelineEntry,
 )
+from summarizer.schemas.updates import BriefDiff, Updates
 
-SCHEMAS = {"brief": Brief, "article-extraction": ArticleExtraction, "brief-extraction": BriefExtraction}
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "brief": Brief,
+    "brief-diff": BriefDiff,
+    "updates": Updates,
+    "article-extraction": ArticleExtraction,
+    "brief-extraction": BriefExtraction,
+}
 
 
 def json_schema(which: str = "brief") -> str:
@@ -277,7 +285,8 @@ def to_markdown(brief: Brief) -> str:
 
 # -- html ------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja2 environment of every HTML page (the brief, a diff, the eval report's pattern)."""
     # Autoescape everything: article text is data and may be hostile; values are never compiled as templates.
     return Environment(
         loader=PackageLoader("summarizer", "html"),
@@ -348,4 +357,4 @@ def to_html(brief: Brief) -> str:
             for a in brief.articles
         ],
     }
-    return _environment().get_template("brief.html.j2").render(**context)
+    return environment().get_template("brief.html.j2").render(**context)

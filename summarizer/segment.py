@@ -51,7 +51,7 @@ class _Abbreviations(English.AbbreviationReplacer):
     ("al" in "national") costs regular-expression searches, though it can only change the text
     where it follows whitespace and precedes a period. An abbreviation of letters and digits is
     offered only when the lower-cased text has it as a whole run of word characters before a
-    period: the same result, about a third less of pysbd's time on news text. (That is exact
+    period: the same result, with fewer searches (numbers: ``benchmarks/README.md``). (That is exact
     while no character of ``_CASE_FOLDS`` is present, so then every abbreviation is offered; so is
     any abbreviation holding a character pysbd's pattern reads as a pattern, "e.g" or "u.s".)
     """

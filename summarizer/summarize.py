@@ -121,6 +121,32 @@ async def summarize_article(
     return grounding.summary(extraction, answer.stats, dropped)
 
 
+async def summarize(
+    article: Article,
+    *,
+    client: ModelClient,
+    model: str,
+    prompts: PromptSet,
+    settings: Settings,
+    cache: ResponseCache | None = None,
+) -> ArticleSummary:
+    """The article's summary as every engine with a model ships it (``brief`` and the batch alike): the
+    model's grounded answer, with copy mode's facts from the deterministic selection."""
+    summary = await summarize_article(
+        article, client=client, model=model, prompts=prompts, settings=settings, cache=cache
+    )
+    return with_selected_facts(summary, article) if settings.copy_mode and summary.status == "ok" else summary
+
+
+def with_selected_facts(summary: ArticleSummary, article: Article) -> ArticleSummary:
+    """Copy mode: the article's facts are the deterministic selection (sentences with figures, dates and
+    quotes, typed), not the tiny model's picks, which the evals measure far below it; the model's summary
+    sentences, headline and entities stay."""
+    from summarizer.extractive import summarize_article as select
+
+    return summary.model_copy(update={"facts": select(article).facts})
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else ""

@@ -1,31 +1,24 @@
 """Chat-completion requests on an I/O thread of their own: the batch's transport.
 
-A batch keeps ``concurrency`` requests open and does CPU work between them (segmenting the
-next article, validating and grounding an answer). On one event loop the two wait on each
-other: an answer the server has sent sits unread, still holding its slot, until the loop is
-done with whatever CPU work was queued before it. Measured (``benchmarks/``) at 100 ms latency
-and 32 slots, a slot was held 121 ms on average instead of 100, and the server held 19 to 22
-requests instead of 32.
-
+A batch keeps ``concurrency`` requests open and does CPU work between them (segmenting the next
+article, validating and grounding an answer). On one event loop an answer the server has sent
+sits unread, still holding its slot, until the loop is done with the CPU work queued before it.
 :class:`ThreadedTransport` holds the connections and the slots on a thread with its own event
-loop. A slot is released the moment its answer is read, and a request already waiting for a
-slot goes out at once, whatever the caller's loop is busy with. The caller awaits the answer
-from its own loop; the two threads share the GIL, but the I/O thread's work per request is
-small (a few hundred microseconds), so it rarely waits for it.
+loop: a slot is released the moment its answer is read, and a request waiting for a slot goes
+out at once, whatever the caller's loop is busy with. The caller awaits the answer from its own
+loop; the I/O thread's work per request is small, so the two rarely wait for the GIL.
 
-It speaks HTTP with aiohttp directly rather than through the openai client: that client's
-request building and response walking cost about 1.2 ms of CPU per request (a third of a
-batch worker's CPU), and the answer is parsed here by pydantic-core from the raw bytes. Failures
-are raised as the openai package's own exception types (``RateLimitError`` with the response's
-headers, ``APITimeoutError``, ``APIConnectionError``, ...), so the retry policy classifies them
-as on the openai client path (checked side by side in ``tests/test_transport.py``); the wording
-of some messages differs.
+It speaks HTTP with aiohttp directly, not through the openai client, whose request building and
+response walking are a large share of a batch worker's CPU; the answer is parsed by pydantic-core
+from the raw bytes. Failures are raised as the openai package's own exception types
+(``RateLimitError`` with the response's headers, ``APITimeoutError``, ``APIConnectionError``, ...),
+so :func:`summarizer.ask.provider_error` reads them as on the openai client path (checked side by
+side in ``tests/test_transport.py``); the wording of some messages differs.
 
 Proxies: ``HTTP(S)_PROXY`` and ``NO_PROXY`` are honoured as aiohttp's ``trust_env`` honours them
 (the openai client's httpx also takes ``ALL_PROXY``, and CIDR ranges and wildcards in
-``NO_PROXY``), looked up once when the transport is made. (aiohttp's own ``trust_env`` looks them
-up, and reads ``~/.netrc``, on every request, in an executor thread: it cost 4 ms per request
-at 32 slots, on the way out, while each slot waited.)
+``NO_PROXY``), looked up once when the transport is made, not on every request as ``trust_env`` does.
+Numbers: ``benchmarks/README.md``.
 
 Create it in the process that uses it: a batch worker builds its own after the fork.
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.fakeserver import ScriptedServer
+from tests.doubles.server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "examples" / "hasakah"

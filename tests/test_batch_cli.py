@@ -5,12 +5,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from summarizer.batch.fakemodel import answer, synthetic_articles
 from summarizer.cli import build_parser, main, with_default_action
-from summarizer.fakeserver import Reply, ScriptedServer
+from tests.doubles.answers import answer
+from tests.doubles.server import Reply, ScriptedServer
+from tests.doubles.synthetic import synthetic_articles
 from tests.test_providers import refused_base_url
 
 
@@ -111,11 +113,11 @@ def test_every_batch_action_has_help_text() -> None:
     assert batch_parser.description
     actions = next(a for a in batch_parser._actions if a.dest == "batch_action")
     helps = {choice.dest: choice.help for choice in actions._choices_actions}
-    assert set(helps) == {"run", "status", "export"} and all(helps.values())
+    assert set(helps) == {"run", "status", "export", "updates"} and all(helps.values())
 
 
 def test_each_action_has_its_own_usage_line(capsys) -> None:  # type: ignore[no-untyped-def]
-    for action in ("run", "status", "export"):
+    for action in ("run", "status", "export", "updates"):
         with pytest.raises(SystemExit):
             main(["batch", action, "--help"])
         out = capsys.readouterr().out
@@ -172,3 +174,89 @@ def test_a_rerun_with_nothing_new_loads_no_model_client(tmp_path: Path, feed: Pa
     done = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "openai" in done.stdout
+
+
+TINY_INBOX = {
+    "bridge-post.txt": (
+        "Harlow Street bridge closed after cracks found\n"
+        "2024-03-04\n"
+        "The Harlow Street bridge in Riverside was closed on Monday after engineers found cracks in two of its "
+        "supports, the city council said. About 12,000 vehicles cross the bridge each day. Council engineer Maria "
+        "Delgado said repairs could take six weeks. Buses will use the Elm Road crossing until the bridge reopens.\n"
+    ),
+    "bridge-herald.txt": (
+        "Cracks shut Riverside's Harlow Street bridge\n"
+        "2024-03-05\n"
+        "Riverside's Harlow Street bridge stayed closed on Tuesday after cracks were found in its supports. "
+        "The council said about 14,000 vehicles cross the bridge each day. Maria Delgado, the council engineer, "
+        "said the repairs to the bridge supports could take six weeks.\n"
+    ),
+    "lantern-post.txt": (
+        "Lantern festival draws crowds to Riverside harbour\n"
+        "2024-03-09\n"
+        "More than 8,000 people watched the lantern festival at Riverside harbour on Saturday, organisers said. "
+        "Festival director Tom Okafor said 600 lanterns were released over the water. The harbour festival "
+        "returns next March.\n"
+    ),
+    "lantern-herald.txt": (
+        "Harbour lantern festival lights up Riverside\n"
+        "2024-03-10\n"
+        "Crowds filled Riverside harbour on Saturday for the lantern festival, where 600 lanterns were released. "
+        "Organisers said more than 9,000 people attended. Tom Okafor, the festival director, said the harbour "
+        "festival would return next March.\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_extractive_engine_needs_no_model_and_keeps_its_results_apart(
+    tmp_path: Path, workers: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import summarizer.providers
+
+    box = tmp_path / "inbox"
+    box.mkdir()
+    for name, text in TINY_INBOX.items():
+        (box / name).write_text(text, encoding="utf-8")
+    store = tmp_path / "b.db"
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the extractive engine resolved or started a model")
+
+    with monkeypatch.context() as patched:
+        for name in ("resolve", "running", "first_served_model"):
+            patched.setattr(summarizer.providers, name, no_model)
+        argv = ["batch", str(box), "--store", str(store), "--engine", "extractive", "--workers", workers]
+        assert main(argv) == 0
+    assert "4 summarised, 0 failed · 2 event brief(s) · 0 model call(s)" in capsys.readouterr().err
+
+    assert main(["batch", "export", "--store", str(store)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    articles = [r for r in records if r["type"] == "article"]
+    events = [r for r in records if r["type"] == "event"]
+    assert {(a["model"], a["prompt_version"], a["status"]) for a in articles} == {("extractive", "none", "done")}
+    assert len(events) == 2 and all(len(e["articles"]) == 2 for e in events)
+    origin = {a["id"]: a["origin"] for a in articles}
+
+    def sections(brief: dict[str, Any]) -> dict[str, list[str]]:
+        names = ("overview", "consensus", "discrepancies", "timeline")
+        return {name: sorted(str(item.get("text") or item.get("topic")) for item in brief[name]) for name in names}
+
+    for event in events:  # what `summarizer brief --engine extractive` makes of the same articles
+        brief = event["brief"]
+        assert brief["run"]["engine"] == "extractive" and len(brief["overview"]) == 2 and brief["consensus"]
+        texts = {a["id"]: a["text"] for a in brief["articles"]}
+        for c in (c for claim in [*brief["overview"], *brief["consensus"]] for c in claim["citations"]):
+            assert texts[c["article_id"]][c["start"] : c["end"]] == c["text"]
+        assert main(["brief", *(origin[a] for a in event["articles"]), "--engine", "extractive", "-f", "json"]) == 0
+        assert sections(brief) == sections(json.loads(capsys.readouterr().out))
+
+    # A model's run over the same store is other work, and leaves the extractive results as they are.
+    with ScriptedServer(default=lambda request: Reply.tool(answer(request))) as server:
+        assert batch(box, store, server, "-q", "--workers", workers) == 0
+        assert len(server.requests) == 4 + 2
+    assert main(["batch", "status", "--store", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "scripted"
+    assert main(["batch", "export", "--store", str(store), "--model", "extractive", "--prompt-version", "none"]) == 0
+    again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r for r in again if r["type"] == "article"] == articles

@@ -1,8 +1,8 @@
 from collections import Counter
 
 from summarizer.batch import events
-from summarizer.batch.fakemodel import synthetic_articles
 from summarizer.load import load
+from tests.doubles.synthetic import synthetic_articles
 
 
 def vectors(docs: list[tuple[str, str]]) -> list[dict[str, float]]:

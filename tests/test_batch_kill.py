@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from summarizer.batch.fakemodel import is_brief_request, responder, synthetic_articles, user_text
-from summarizer.fakeserver import ScriptedServer
+from tests.doubles.answers import is_brief_request, user_text
+from tests.doubles.server import ScriptedServer, responder
+from tests.doubles.synthetic import synthetic_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from summarizer.batch.limits import RateLimiter
-from tests.fakes import FakeTime
+from tests.doubles.clock import FakeTime
 
 
 def make(rpm: float | None = None, tpm: float | None = None) -> tuple[RateLimiter, FakeTime]:

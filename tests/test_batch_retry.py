@@ -8,6 +8,7 @@ import openai
 import pytest
 from tenacity import RetryCallState
 
+from summarizer.ask import provider_error
 from summarizer.batch.retry import Fault, RetryPolicy, TransientFault, classify, parse_retry_after
 from summarizer.errors import ModelOutputError, ProviderError
 
@@ -23,11 +24,8 @@ def status_error(status: int, headers: dict[str, str] | None = None) -> openai.A
 
 
 def wrapped(cause: BaseException) -> ProviderError:
-    """What summarizer.ask raises: a ProviderError from the openai exception."""
-    try:
-        raise ProviderError("the model server kept failing") from cause
-    except ProviderError as exc:
-        return exc
+    """What summarizer.ask raises: the openai exception read into a ProviderError."""
+    return provider_error(cause, "m")
 
 
 def test_retry_after_in_seconds_milliseconds_and_http_dates() -> None:

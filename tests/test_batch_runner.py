@@ -1,11 +1,10 @@
-"""The batch against a local OpenAI-compatible server: incremental runs, duplicates, events, faults."""
+"""Whole runs (``Batch.run``, one process unless said) against a local OpenAI-compatible server: incremental
+runs, duplicates, events, faults."""
 
-import asyncio
 import json
 import os
 import shutil
 import signal
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -15,16 +14,18 @@ import pytest
 
 from summarizer.ask import Settings
 from summarizer.batch import BatchError, inbox
-from summarizer.batch.fakemodel import FAULTS, answer, faulty, is_brief_request, synthetic_articles, user_text
+from summarizer.batch.config import BatchConfig
+from summarizer.batch.executing import REJECTED_IN_A_ROW
 from summarizer.batch.retry import RetryPolicy
-from summarizer.batch.runner import REJECTED_IN_A_ROW, Batch, BatchConfig, chunked
+from summarizer.batch.runner import Batch
 from summarizer.batch.store import Store
 from summarizer.errors import ProviderError
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
-from summarizer.transport import ThreadedTransport
-from tests.fakes import FakeTime
+from tests.doubles.answers import answer, is_brief_request, user_text
+from tests.doubles.clock import FakeTime
+from tests.doubles.server import FAULTS, Reply, ScriptedServer, faulty
+from tests.doubles.synthetic import synthetic_articles
 
 FAST_RETRY = RetryPolicy(attempts=4, initial=0.01, maximum=0.05, jitter=0.01)
 
@@ -58,7 +59,7 @@ def run_batch(
         )
         batch.start(inbox=" ".join(specs))
         try:
-            batch.run_inbox(
+            batch.run(
                 inbox.read(specs),
                 ready or (lambda: resolve(base_url=server.base_url, model="scripted", timeout=timeout)),
             )
@@ -129,53 +130,6 @@ def test_a_new_article_is_summarised_alone_and_refreshes_its_events_brief(
     assert set(grown[0][0]) < set(grown[0][1])
 
 
-def test_the_briefs_a_run_plans_are_those_each_event_asks_for(tmp_path: Path) -> None:
-    # A store with every kind of event: briefed, briefed and grown since, brief failed for now (500) or
-    # for good (400), one article alone, a wire copy (not a member of its own). The whole store is checked
-    # in two queries; it must agree with asking event by event, with a brief limited to its latest 3 members.
-    records = synthetic_articles(48, per_event=4, seed=9)  # twelve events, in order
-    alone = {
-        "title": "Orchard show opens",
-        "text": "Growers displayed forty apple varieties at the county orchard show on Saturday.",
-        "published": "2019-05-04",
-        "source": "Valley Post",
-        "url": "https://example.org/orchard",
-    }
-    records += [syndicated(records[0], "Wire"), alone]
-    feed = write_inbox(tmp_path / "feed.jsonl", [r for n, r in enumerate(records) if n % 4 != 3 or n >= 24])
-
-    def respond(request: dict[str, Any]) -> Reply:
-        if is_brief_request(request):
-            fate = zlib.crc32(user_text(request).encode()) % 4
-            if fate == 1:
-                return Reply.error(500)
-            if fate == 2:
-                return Reply.error(400)
-        return Reply.tool(answer(request))
-
-    store_path = tmp_path / "b.db"
-    with ScriptedServer(default=respond) as server:
-        run_batch(store_path, [str(feed)], server)
-        write_inbox(feed, records)
-        run_batch(store_path, [str(feed)], server, briefs=False)  # six events grow, and are not briefed again
-    briefs = rows(store_path, "SELECT status, error_kind FROM briefs")
-    statuses = Counter(r["error_kind"] or r["status"] for r in briefs)
-    assert statuses["done"] and statuses["transient"] and statuses["permanent"], statuses
-    sizes = Counter(r["event_id"] for r in rows(store_path, "SELECT event_id FROM articles"))
-    assert 1 in sizes.values() and rows(store_path, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
-
-    with Store(store_path) as store:
-        config = BatchConfig(max_brief_articles=3)
-        batch = Batch(store, model="scripted", prompts=load_prompts(), settings=Settings(), config=config)
-        events = sorted({r["event_id"] for r in rows(store_path, "SELECT event_id FROM articles")})
-        one_by_one = [job for event_id in events if (job := batch.brief_job(event_id)) is not None]
-        assert 0 < len(one_by_one) < len(events)
-        briefed = {r["event_id"] for r in rows(store_path, "SELECT event_id FROM briefs WHERE status = 'done'")}
-        assert {job.event_id for job in one_by_one} & briefed  # grown since its brief
-        assert batch.stale_briefs() == one_by_one
-        assert batch.stale_briefs(skip={one_by_one[0].event_id}) == one_by_one[1:]
-
-
 def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     tmp_path: Path, seeds_dir: Path, valid_server: ScriptedServer
 ) -> None:
@@ -197,116 +151,6 @@ def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     assert {Path(o["origin"]).name for o in origins} == {original.name, "exact-copy.txt"}
     # The three reports are one event, and the copy joins it without a summary of its own.
     assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
-
-
-def syndicated(record: dict[str, str], agency: str) -> dict[str, str]:
-    """A wire copy of ``record``: its own headline, byline and footer around the same story."""
-    text = f"{agency} - {record['text']}\n\n(c) {agency} 2024"
-    return {**record, "title": f"{record['title']} ({agency})", "text": text, "url": record["url"] + "#" + agency}
-
-
-def test_duplicates_are_found_alike_whatever_the_ingest_chunks(tmp_path: Path) -> None:
-    """A chunk's near-duplicates are decided before its transaction, against the store and the chunk's
-    earlier articles: the same links as storing one article at a time."""
-    records = synthetic_articles(24, per_event=4, seed=5, sentences=10)
-    inbox_records = [
-        records[0],
-        syndicated(records[0], "Reuters"),  # a copy of an article of the same chunk
-        records[1],
-        records[0],  # an exact copy
-        *records[2:12],
-        syndicated(syndicated(records[0], "Reuters"), "AFP"),  # a copy of the copy
-        *records[12:],
-        syndicated(records[3], "AP"),  # a copy of an article of an earlier chunk
-        syndicated(records[20], "AP"),
-        syndicated(records[20], "DPA"),  # two copies of one article, side by side
-    ]
-    feed = write_inbox(tmp_path / "feed.jsonl", inbox_records)
-    outcomes = []
-    for size in (1, 7, len(inbox_records)):
-        with Store(tmp_path / f"{size}.db") as store:
-            batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
-            batch.start(inbox=str(feed))
-            for chunk in chunked(inbox.read([str(feed)]), size):
-                batch.ingest_chunk(chunk)
-            batch.finish_ingest()
-            outcomes.append(
-                [
-                    tuple(r)
-                    for r in store.query("SELECT id, duplicate_of, similarity, event_id FROM articles ORDER BY id")
-                ]
-            )
-    one_at_a_time = outcomes[0]
-    assert sum(1 for r in one_at_a_time if r[1] is not None) == 5
-    assert len(one_at_a_time) == len(inbox_records) - 1  # the exact copy is a sighting
-    assert outcomes[1] == one_at_a_time and outcomes[2] == one_at_a_time
-
-
-def event_partition(store_path: Path) -> list[int]:
-    """Each article's event, numbered by first appearance (comparable across stores)."""
-    numbers: dict[int, int] = {}
-    return [
-        numbers.setdefault(r["event_id"], len(numbers))
-        for r in rows(store_path, "SELECT event_id FROM articles ORDER BY id")
-    ]
-
-
-def ingest_runs(store_path: Path, feeds: list[Path], **config: Any) -> None:
-    """Each feed ingested by a run of its own (no model calls)."""
-    with Store(store_path) as store:
-        for feed in feeds:
-            batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig(**config))
-            batch.start(inbox=str(feed))
-            batch.ingest(inbox.read([str(feed)]))
-            batch.finish("completed")
-
-
-def test_articles_are_grouped_alike_in_one_run_or_one_run_each(tmp_path: Path) -> None:
-    """Incremental IDF: an article's vector is weighted with the articles stored before it and itself,
-    so an hourly job groups an inbox as one run over all of it would (here, dated articles)."""
-    records = synthetic_articles(60, per_event=4, seed=12)
-    records.append(syndicated(records[5], "AP"))
-    whole = write_inbox(tmp_path / "all.jsonl", records)
-    singles = [write_inbox(tmp_path / f"{i}.jsonl", [r]) for i, r in enumerate(records)]
-    ingest_runs(tmp_path / "one.db", [whole])
-    ingest_runs(tmp_path / "each.db", singles)
-    together, apart = event_partition(tmp_path / "one.db"), event_partition(tmp_path / "each.db")
-    assert together == apart
-    assert together == [i // 4 for i in range(60)] + [5 // 4]  # the copy joins its original's event
-    # Stored alike too: each article's similarity to its event when it joined, and the events' centroids.
-    stored = [
-        (
-            rows(tmp_path / name, "SELECT event_id, event_similarity FROM articles ORDER BY id"),
-            rows(tmp_path / name, "SELECT id, size, centroid, first_at, last_at FROM events ORDER BY id"),
-        )
-        for name in ("one.db", "each.db")
-    ]
-    assert stored[0] == stored[1]
-
-
-def test_articles_an_older_run_left_without_an_event_are_placed_first(tmp_path: Path) -> None:
-    """A run of an older version stored articles and was killed before it grouped them: the next run
-    places them, oldest first, before its own new articles (one event spans both runs here)."""
-    records = synthetic_articles(24, per_event=4, seed=14)
-    first, second = write_inbox(tmp_path / "1.jsonl", records[:14]), write_inbox(tmp_path / "2.jsonl", records[14:])
-    ingest_runs(tmp_path / "ref.db", [first, second])
-    expected = rows(tmp_path / "ref.db", "SELECT id, event_id FROM articles ORDER BY id")
-    assert len({r["event_id"] for r in expected}) == 6
-
-    def forget_events() -> None:
-        with Store(tmp_path / "old.db") as store, store.transaction():
-            store.db.execute("UPDATE articles SET event_id = NULL, event_similarity = NULL")
-            store.db.execute("DELETE FROM events")
-
-    ingest_runs(tmp_path / "old.db", [first])
-    forget_events()
-    ingest_runs(tmp_path / "old.db", [second])
-    # The same event (by id) for every article: placed after the new ones, the leftovers' would differ.
-    assert rows(tmp_path / "old.db", "SELECT id, event_id FROM articles ORDER BY id") == expected
-    # An inbox with nothing new places them too.
-    forget_events()
-    ingest_runs(tmp_path / "old.db", [write_inbox(tmp_path / "empty.jsonl", [])])
-    assert rows(tmp_path / "old.db", "SELECT id, event_id FROM articles ORDER BY id") == expected
 
 
 def test_summaries_go_before_briefs(tmp_path: Path, valid_server: ScriptedServer) -> None:
@@ -415,59 +259,6 @@ def test_a_refused_key_stops_the_batch_and_leaves_the_articles_pending(tmp_path:
     assert [s["status"] for s in statuses] == ["pending"] * 3
 
 
-def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # One slot: one request held by the server, the next waiting for the slot. Cancelled (Ctrl-C, SIGTERM,
-    # another worker's refusal), the held one frees its slot as it is cancelled: the waiting one must not
-    # take it and go out. Which of the two cancellations the transport's thread sees first is a race, so
-    # the client is also checked to be halted (nothing more sent) once the cancelled batch returns.
-    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(4, seed=6))
-    clients: list[Any] = []
-    batch_client = Provider.batch_client
-    sent: list[dict[str, Any]] = []
-    complete = ThreadedTransport.complete
-
-    async def sending(self: ThreadedTransport, body: dict[str, Any]) -> Any:
-        sent.append(body)
-        return await complete(self, body)
-
-    monkeypatch.setattr(ThreadedTransport, "complete", sending)
-    monkeypatch.setattr(
-        Provider, "batch_client", lambda self, limit: clients.append(batch_client(self, limit)) or clients[-1]
-    )
-    with (
-        ScriptedServer(default=lambda r: Reply.tool(answer(r), delay=2.0)) as server,
-        Store(tmp_path / "b.db") as store,
-    ):
-        batch = Batch(
-            store,
-            model="scripted",
-            prompts=load_prompts(),
-            settings=Settings(),
-            config=BatchConfig(retry=FAST_RETRY, concurrency=1),
-        )
-        batch.start(inbox=str(feed))
-        batch.ingest(inbox.read([str(feed)]))
-        plan = batch.plan()
-        provider = resolve(base_url=server.base_url, model="scripted", timeout=10.0)
-
-        async def cancel_once_a_request_is_held() -> None:
-            running = asyncio.create_task(batch.execute(plan, provider))
-            while not server.requests or len(sent) < 2:  # one held by the server, one handed to the transport
-                await asyncio.sleep(0.005)
-            await asyncio.sleep(0.02)  # for the transport's thread to put it at the slot's gate
-            running.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await running
-            await asyncio.sleep(0.2)
-
-        asyncio.run(cancel_once_a_request_is_held())
-        assert len(server.requests) == 1
-    assert [client.halted for client in clients] == [True]
-    assert {r["status"] for r in rows(tmp_path / "b.db", "SELECT status FROM summaries")} == {"pending"}
-
-
 def test_a_refusal_during_a_re_ask_stops_the_batch_with_its_reason(tmp_path: Path) -> None:
     """A 403 on a re-ask stops the batch with its reason, instead of reporting itself complete with the
     other articles never tried; the next request gets the same refusal without being sent. The article
@@ -545,16 +336,6 @@ def test_input_errors_are_recorded_and_the_rest_is_processed(tmp_path: Path, val
     assert errors[0]["origin"] == f"{feed}:2" and "invalid JSON" in errors[0]["error"]
 
 
-def test_a_different_model_or_prompt_version_is_new_work(tmp_path: Path, valid_server: ScriptedServer) -> None:
-    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(2, per_event=2, seed=9))
-    run_batch(tmp_path / "b.db", [str(feed)], valid_server)
-    with Store(tmp_path / "b.db") as store:
-        batch = Batch(store, model="another", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
-        batch.start(inbox="x")
-        batch.ingest(inbox.read([str(feed)]))
-        assert len(batch.plan().summaries) == 2
-
-
 def test_a_worker_killed_from_outside_fails_the_run_loudly_and_a_rerun_finishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -587,87 +368,3 @@ def test_a_worker_killed_from_outside_fails_the_run_loudly_and_a_rerun_finishes(
     assert sorted(s["article_id"] for s in summaries) == list(range(1, 25))
     assert {s["status"] for s in summaries} == {"done"}
     assert again.counters.summarized == 24 - statuses["done"]
-
-
-def _one_summary_to_finish(store: Store, tmp_path: Path) -> tuple[Batch, Callable[[bool], bool]]:
-    """A batch on ``store`` with one article ingested, and the write of its result, as a worker makes it."""
-    batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
-    run = batch.start(inbox="x")
-    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-    queued = batch.ingest_chunk(list(inbox.read([str(feed)])))
-    (item,) = batch.pending()
-    assert queued == [(item.summary_id, item.article_id)]
-
-    def finish(wait: bool) -> bool:
-        return store.finish_summary(
-            item.summary_id, status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
-            article_id=item.article_id, sentences=None, attempts=1, wait=wait,
-        )  # fmt: skip
-
-    return batch, finish
-
-
-def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A worker stores each result while the other workers and the ingest write too. Waiting for the
-    # lock by sleeping would stop its event loop, and every answer waiting on it; here the loop must
-    # go on (it is what releases the lock), and the result is stored once it is free.
-    import summarizer.batch.store as store_module
-
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 2.0)  # a write that blocked the loop fails in 2 s
-    path = tmp_path / "b.db"
-    with Store(path) as store, Store(path) as other:
-        batch, finish = _one_summary_to_finish(store, tmp_path)
-
-        async def scenario() -> tuple[bool, int]:
-            ticks = 0
-            other.db.execute("BEGIN IMMEDIATE")  # another connection is writing
-
-            async def meanwhile() -> None:
-                nonlocal ticks
-                for _ in range(10):
-                    ticks += 1
-                    await asyncio.sleep(0.005)
-                other.db.execute("COMMIT")
-
-            other_work = asyncio.create_task(meanwhile())
-            recorded = await batch._write(finish)
-            await other_work
-            return recorded, ticks
-
-        assert asyncio.run(scenario()) == (True, 10)
-    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
-
-
-def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp_path: Path) -> None:
-    # Ctrl-C, SIGTERM or another task's refusal cancels every task; one waiting for the store's lock
-    # holds an answer already paid for: it is stored (waiting for the lock, as any write) before it stops.
-    import threading
-
-    path = tmp_path / "b.db"
-    with Store(path) as store:
-        batch, finish = _one_summary_to_finish(store, tmp_path)
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:  # another process's connection, writing
-            with Store(path) as other, other.transaction():
-                holding.set()
-                release.wait(5)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        assert holding.wait(5)
-
-        async def scenario() -> None:
-            task = asyncio.create_task(batch._write(finish))
-            await asyncio.sleep(0.05)  # it is waiting for the lock
-            assert not task.done()
-            threading.Timer(0.1, release.set).start()
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-
-        asyncio.run(scenario())
-        holder.join(5)
-    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]

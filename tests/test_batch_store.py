@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from summarizer.batch import BatchError
-from summarizer.batch.store import SCHEMA_VERSION, Store, parse_time
+from summarizer.batch.records import parse_time
+from summarizer.batch.schema import SCHEMA_VERSION
+from summarizer.batch.store import Store
 from summarizer.errors import StoreError
 from summarizer.load import Document
 
@@ -193,9 +195,9 @@ def test_a_write_waits_for_another_connections_transaction_then_goes_through(tmp
 def test_a_write_that_cannot_get_the_lock_in_time_fails_clearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import summarizer.batch.store as store_module
+    import summarizer.batch.connection as connection
 
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.05)
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT", 0.05)
     with Store(tmp_path / "s.db") as first, Store(tmp_path / "s.db") as second:
         with first.transaction(), pytest.raises(StoreError) as raised, second.transaction():
             pass
@@ -208,7 +210,7 @@ def test_a_write_that_cannot_get_the_lock_in_time_fails_clearly(
 def test_a_write_asked_not_to_wait_says_the_lock_is_busy_at_once(tmp_path: Path) -> None:
     import time
 
-    from summarizer.batch.store import LockBusy
+    from summarizer.batch.connection import LockBusy
 
     with Store(tmp_path / "s.db") as first, Store(tmp_path / "s.db") as second:
         with first.transaction():
@@ -223,14 +225,14 @@ def test_a_write_asked_not_to_wait_says_the_lock_is_busy_at_once(tmp_path: Path)
 def test_a_store_another_connection_is_creating_is_used_once_made_not_made_again(tmp_path: Path) -> None:
     import threading
 
-    from summarizer.batch.store import _MIGRATIONS, _statements
+    from summarizer.batch.schema import MIGRATIONS, statements
 
     path = tmp_path / "s.db"
     creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     creator.execute("PRAGMA journal_mode = WAL")
     creator.execute("BEGIN IMMEDIATE")
-    for target in sorted(_MIGRATIONS):
-        for statement in _statements(_MIGRATIONS[target]):
+    for target in sorted(MIGRATIONS):
+        for statement in statements(MIGRATIONS[target]):
             creator.execute(statement)
         creator.execute(f"PRAGMA user_version = {target}")
     commit = threading.Timer(0.3, creator.execute, ["COMMIT"])
@@ -246,12 +248,12 @@ def test_a_store_another_connection_is_creating_is_used_once_made_not_made_again
 
 
 def test_statements_split_a_migration_without_breaking_its_comments() -> None:
-    from summarizer.batch.store import _MIGRATIONS, _statements
+    from summarizer.batch.schema import MIGRATIONS, statements
 
-    statements = list(_statements(_MIGRATIONS[1]))
-    assert all(sqlite3.complete_statement(s) for s in statements)
-    assert sum(s.lstrip().startswith("CREATE TABLE") for s in statements) == _MIGRATIONS[1].count("CREATE TABLE")
-    assert "".join(statements).strip() == _MIGRATIONS[1].strip()
+    split = list(statements(MIGRATIONS[1]))
+    assert all(sqlite3.complete_statement(s) for s in split)
+    assert sum(s.lstrip().startswith("CREATE TABLE") for s in split) == MIGRATIONS[1].count("CREATE TABLE")
+    assert "".join(split).strip() == MIGRATIONS[1].strip()
 
 
 def test_a_write_on_a_full_disk_is_a_store_error_and_leaves_nothing(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""The batch in worker processes: the parent reads the inbox while the workers already summarise it."""
+"""The batch in worker processes (``pool``, ``worker``): the parent reads the inbox while the workers summarise it."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ from typing import Any
 import pytest
 
 from summarizer.ask import Settings
-from summarizer.batch import inbox, workers
-from summarizer.batch.fakemodel import is_brief_request, responder, synthetic_articles, user_text
+from summarizer.batch import inbox, pool, worker
+from summarizer.batch.config import BatchConfig, Counters
+from summarizer.batch.ingest import INGEST_CHUNK, STREAM_CHUNK, Ingest
 from summarizer.batch.retry import RetryPolicy
-from summarizer.batch.runner import INGEST_CHUNK, Batch, BatchConfig
+from summarizer.batch.runner import Batch
 from summarizer.batch.store import Store
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
+from tests.doubles.answers import is_brief_request, user_text
+from tests.doubles.server import Reply, ScriptedServer, responder
+from tests.doubles.synthetic import synthetic_articles
 from tests.test_batch_runner import run_batch
 
-pytestmark = pytest.mark.skipif(not workers.supported(), reason="worker processes need Linux (fork, prctl)")
+pytestmark = pytest.mark.skipif(not pool.supported(), reason="worker processes need Linux (fork, prctl)")
 
 FAST_RETRY = RetryPolicy(attempts=2, initial=0.01, maximum=0.02, jitter=0.0)
 
@@ -107,16 +110,16 @@ def test_known_articles_are_read_in_growing_chunks_and_new_work_in_short_ones(
     feed = write_inbox(tmp_path / "feed.jsonl", old)
     store_path = tmp_path / "b.db"
     chunks: list[list[str]] = []
-    ingest_chunk = Batch.ingest_chunk
+    chunk = Ingest.chunk
 
-    def recording(self: Batch, items: list[Any]) -> list[tuple[int, int]]:
+    def recording(self: Ingest, items: list[Any]) -> list[tuple[int, int]]:
         chunks.append([item.document.title for item in items])
-        return ingest_chunk(self, items)
+        return chunk(self, items)
 
     with ScriptedServer(default=responder()) as server:
         run(store_path, feed, server)
         write_inbox(feed, old + new)  # an appended feed: the new articles come last
-        monkeypatch.setattr(Batch, "ingest_chunk", recording)
+        monkeypatch.setattr(Ingest, "chunk", recording)
         batch = run(store_path, feed, server)
         assert summary_requests(server, [r["title"] for r in new]) == Counter(r["title"] for r in new)
 
@@ -125,11 +128,11 @@ def test_known_articles_are_read_in_growing_chunks_and_new_work_in_short_ones(
     # last of them ends where the new articles begin. Those go out in short chunks, as from a fresh inbox.
     fresh = {r["title"] for r in new}
     first_new = next(n for n, chunk in enumerate(chunks) if fresh & set(chunk))
-    growing = [min(workers.STREAM_CHUNK * 2**n, INGEST_CHUNK) for n in range(first_new)]
+    growing = [min(STREAM_CHUNK * 2**n, INGEST_CHUNK) for n in range(first_new)]
     sizes = [len(chunk) for chunk in chunks]
     assert sizes[: first_new - 1] == growing[:-1] and 0 < sizes[first_new - 1] <= growing[-1]
     assert sum(sizes[:first_new]) == len(old)
-    assert all(size <= workers.STREAM_CHUNK for size in sizes[first_new:]) and sum(sizes) == 330
+    assert all(size <= STREAM_CHUNK for size in sizes[first_new:]) and sum(sizes) == 330
     c = batch.counters
     assert (c.seen, c.skipped, c.new, c.summarized, c.failed) == (330, 300, 30, 30, 0)
 
@@ -152,17 +155,18 @@ def test_leftovers_of_an_earlier_run_and_new_articles_are_done_in_one_run(tmp_pa
     assert table(store_path, "SELECT status, COUNT(*) FROM summaries GROUP BY status") == [("done", 60)]
 
 
-def test_a_plan_run_through_the_library_uses_the_workers_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_work_already_in_the_store_is_done_by_the_workers_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The library's one entry point, with nothing new to read: what the store holds goes to the workers.
     records = synthetic_articles(40, per_event=5, seed=9)
     feed = write_inbox(tmp_path / "feed.jsonl", records)
     handed: list[int] = []
-    stream = workers.stream
+    summaries = pool.Pool.summaries
 
-    def recording(batch: Batch, ready: Any, most: int, **kwargs: Any) -> None:
-        handed.append(len(kwargs["leftovers"]))
-        stream(batch, ready, most, **kwargs)
+    def recording(self: pool.Pool, work: list[tuple[int, int]]) -> None:
+        handed.append(len(work))
+        summaries(self, work)
 
-    monkeypatch.setattr(workers, "stream", recording)
+    monkeypatch.setattr(pool.Pool, "summaries", recording)
     with ScriptedServer(default=responder()) as server, Store(tmp_path / "b.db") as store:
         batch = Batch(
             store,
@@ -172,10 +176,9 @@ def test_a_plan_run_through_the_library_uses_the_workers_too(tmp_path: Path, mon
             config=BatchConfig(concurrency=4, workers=2, retry=FAST_RETRY),
         )
         batch.start(inbox=str(feed))
-        batch.ingest(inbox.read([str(feed)]))
-        plan = batch.plan()
-        assert len(plan.summaries) == 40 and not plan.briefs
-        batch.run(plan, provider_of(server))
+        batch.ingest().read(inbox.read([str(feed)]))
+        assert len(batch.planner.leftovers()) == 40 and not batch.planner.stale_briefs()
+        batch.run([], lambda: provider_of(server))
     assert handed == [40]
     c = batch.counters
     assert (c.summarized, c.briefs, c.queued, c.briefs_queued) == (40, 8, 40, 8)
@@ -189,14 +192,12 @@ def test_a_worker_reports_the_jobs_it_finished_together_and_soon() -> None:
     import os
     import time
 
-    from summarizer.batch.runner import Counters
-
     def lines(read_end: int) -> list[dict[str, Any]]:
         return [json.loads(line) for line in os.read(read_end, 1 << 16).splitlines()]
 
     read_end, write_end = os.pipe()
-    finished: list[tuple[str, int]] = []
-    reporter = workers._Reporter(write_end, finished)
+    reporter = worker.Reporter(write_end)
+    finished = reporter.finished
     counters = Counters()
     during: list[dict[str, Any]] = []
 
@@ -213,15 +214,15 @@ def test_a_worker_reports_the_jobs_it_finished_together_and_soon() -> None:
     assert [line.get("finished") for line in during] == [None, [["summary", 0], ["summary", 1], ["summary", 2]]]
     assert during[1]["counters"]["summarized"] == 3
     finished.append(("brief", 7))
-    reporter(final=True, counters=counters)
+    reporter("final", counters, final=True)
     os.close(write_end)
     assert [line["finished"] for line in lines(read_end)] == [[["brief", 7]]]
     os.close(read_end)
     # Without an event loop to wait on, a finished job is reported at once.
     read_end, write_end = os.pipe()
-    reporter = workers._Reporter(write_end, finished)
+    reporter = worker.Reporter(write_end)
     reporter.sent = time.monotonic()
-    finished.append(("summary", 9))
+    reporter.finished.append(("summary", 9))
     reporter("article", counters)
     os.close(write_end)
     assert [line["finished"] for line in lines(read_end)] == [[["summary", 9]]]

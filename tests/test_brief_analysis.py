@@ -1,4 +1,4 @@
-"""A model's brief builds on the cross-source analysis: it confirms, rejects and adds, through the real client.
+"""A model's brief builds on the cross-source analysis: it confirms, rejects and adds (an in-process scripted model).
 
 The scripted model reads the candidate lines the brief prompt shows it ("[d2] (date) ...") and answers
 from them, as a model would; what it may remove depends on whether it is trusted to (copy mode is not).
@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from summarizer.schemas import Brief
 
 from summarizer.ask import Settings
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.load import load
 from summarizer.pipeline import Job, brief_articles
-from summarizer.providers import resolve
 from summarizer.segment import prepare
-from tests.answers import copying_answer, facts, is_brief_request, user_text
+from tests.doubles.answers import copying_answer, facts, is_brief_request, user_text
+from tests.doubles.client import Call, ScriptedClient, ScriptedProvider
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
 CANDIDATE = re.compile(r"^\[([dtc]\d+)\] (.*)$", re.M)
@@ -30,9 +28,10 @@ def candidates(request: dict[str, Any]) -> dict[str, str]:
     return dict(CANDIDATE.findall(user_text(request)))
 
 
-def reviewing_model(request: dict[str, Any]) -> Reply:
+def reviewing_model(call: Call) -> dict[str, Any]:
+    request = call.body
     if not is_brief_request(request):
-        return Reply.tool(copying_answer(request))
+        return copying_answer(request)
     shown = candidates(request)
     spelling = next(cid for cid, line in shown.items() if line.startswith("(spelling) Spelling of one name: Hasaka"))
     date = next(cid for cid, line in shown.items() if line.startswith("(date)"))
@@ -59,20 +58,19 @@ def reviewing_model(request: dict[str, Any]) -> Reply:
             {"candidate": date, "verdict": "confirm", "reason": None},
         ],
     }
-    return Reply.tool(answer)
+    return answer
 
 
-def run(settings: Settings) -> tuple[Brief, ScriptedServer]:
+def run(settings: Settings) -> tuple[Brief, ScriptedClient]:
     articles = prepare(load([str(SEED)]))
-    with ScriptedServer(default=reviewing_model) as server:
-        provider = replace(resolve(base_url=server.base_url, model="scripted-model"))
-        brief = asyncio.run(brief_articles(articles, Job(provider=provider, settings=settings)))
-    return brief, server
+    client = ScriptedClient(default=reviewing_model)
+    brief = asyncio.run(brief_articles(articles, Job(provider=ScriptedProvider(client=client), settings=settings)))
+    return brief, client
 
 
 def test_a_model_confirms_rejects_and_adds_to_the_analysis() -> None:
-    brief, server = run(Settings(max_attempts=1))
-    request = next(r for r in server.requests if is_brief_request(r))
+    brief, client = run(Settings(max_attempts=1))
+    request = next(c.body for c in client.calls if c.response_model == "BriefExtraction")
     shown = candidates(request)
     assert any(line.startswith("(arithmetic)") and "322" in line for line in shown.values())
     kinds = {d.kind: d for d in brief.discrepancies}

@@ -11,9 +11,9 @@ from pydantic import BaseModel
 
 from summarizer.ask import Settings, ask
 from summarizer.cache import ResponseCache, cache_key
-from summarizer.fakeserver import Reply
 from summarizer.providers import resolve
-from tests.fakes import run_closing
+from tests.doubles.client import run_closing
+from tests.doubles.server import Reply
 
 SECRET = "sk-secret-test"
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "How many?"}]

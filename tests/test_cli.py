@@ -15,9 +15,9 @@ import pytest
 
 from summarizer import render
 from summarizer.cli import main
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.templates import DEFAULT_VERSION
-from tests.answers import brief_answer, copying_answer, is_brief_request
+from tests.doubles.answers import brief_answer, copying_answer, is_brief_request
+from tests.doubles.server import Reply, ScriptedServer
 from tests.test_providers import refused_base_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +137,35 @@ def test_a_refused_connection_is_one_line_within_two_seconds(seeds_dir, capsys, 
     line = one_error_line(err)
     assert code == 4 and "cannot reach" in line and "connection refused" in line and base_url in line
     assert elapsed < 2.0, f"took {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize(("command", "says"), [("brief", "any of the 3 articles"), ("summarize", "the article")])
+def test_a_model_that_never_answers_usably_is_exit_5_in_one_line(seeds_dir, capsys, command, says) -> None:  # type: ignore[no-untyped-def]
+    source = seeds_dir if command == "brief" else seeds_dir / "001_5f4370996e979ae7.txt"
+    with ScriptedServer(default=lambda request: Reply.content("I would rather answer in prose.")) as server:
+        code, out, err = run([command, str(source), "--base-url", server.base_url, "-f", "json"], capsys)
+    line = one_error_line(err)
+    assert code == 5 and out == ""
+    assert f"model 'scripted-model' gave no usable answer for {says} (a1: no usable answer after 3 call(s)" in line
+    assert not any(is_brief_request(r) for r in server.requests)
+
+
+def test_a_refused_key_is_exit_4_in_one_line(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    with ScriptedServer(default=lambda request: Reply.error(401, message="bad key")) as server:
+        code, out, err = run(["brief", str(seeds_dir), "--base-url", server.base_url, "--api-key", "sk-x"], capsys)
+    assert code == 4 and out == ""
+    assert one_error_line(err) == "summarizer: error: the model server refused the API key (HTTP 401)"
+
+
+def test_one_unusable_answer_among_good_ones_still_makes_the_brief(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    def reply(request: dict) -> Reply:  # type: ignore[type-arg]
+        unusable = not is_brief_request(request) and "Ghweran" in str(request["messages"])  # the second seed
+        return Reply.content("no idea") if unusable else respond(request)
+
+    with ScriptedServer(default=reply) as server:
+        code, out, _ = run(["brief", str(seeds_dir), "--base-url", server.base_url, "-f", "json", "-q"], capsys)
+    data = json.loads(out)
+    assert code == 0 and [s["status"] for s in data["summaries"]] == ["ok", "failed", "ok"] and data["overview"]
 
 
 def test_explicit_openai_model_without_key_is_one_line(seeds_dir, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from summarizer.batch.fakemodel import answer, synthetic_articles
 from summarizer.batch.store import Store
 from summarizer.cli import main
 from summarizer.errors import StoreError
-from summarizer.fakeserver import Reply, ScriptedServer
+from tests.doubles.answers import answer
+from tests.doubles.server import Reply, ScriptedServer
+from tests.doubles.synthetic import synthetic_articles
 
 DEEP = "[" * 100_000 + "]" * 100_000
 BODY = "The council approved the new bridge on Monday. Work starts in May and ends next year."

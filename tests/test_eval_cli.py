@@ -13,9 +13,9 @@ from summarizer.cli import main
 from summarizer.evaluate.gold import LoadedCase, bundled_cases_dir, load_case
 from summarizer.evaluate.oracle import article_answer
 from summarizer.evaluate.report import EvalReport
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.summarize import numbered_sentences
 from summarizer.templates import load_prompts
+from tests.doubles.server import Reply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WORSE = ROOT / "evals" / "prompts" / "v1-worse"

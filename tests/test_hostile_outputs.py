@@ -33,13 +33,14 @@ from summarizer.schemas import (
     TimelineEntry,
 )
 
-from summarizer.batch.fakemodel import answer, synthetic_articles
 from summarizer.cli import main
 from summarizer.evaluate.scaffold import dump, skeleton
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.load import load
 from summarizer.markdown import code
 from summarizer.render import render
+from tests.doubles.answers import answer
+from tests.doubles.server import Reply, ScriptedServer
+from tests.doubles.synthetic import synthetic_articles
 from tests.test_render import cite, make_article
 
 HOSTILE = (

@@ -1,4 +1,6 @@
-"""End to end through the real openai client against a scripted loopback server.
+"""The pipeline against a scripted model: in process (``tests.doubles.client``) for validation, re-asks,
+grounding and the pipeline's flow; over HTTP (``tests.doubles.server``) through the real openai client for
+what HTTP does (retries, 429, 500, timeouts, garbled bodies) and for the requests as sent.
 
 Requests are shaped, answers parsed and re-asks phrased by instructor's mode handlers (see summarizer.ask).
 """
@@ -20,16 +22,16 @@ from summarizer.schemas import Brief
 
 from summarizer.ask import Settings, _request
 from summarizer.claims import unsupported
-from summarizer.errors import ProviderError
-from summarizer.fakeserver import Reply, ScriptedServer
+from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.load import Document, load
 from summarizer.pipeline import Job, brief_articles, summarize_all
 from summarizer.providers import Provider, resolve
 from summarizer.segment import Article, prepare
 from summarizer.summarize import summarize_article
 from summarizer.templates import load_prompts
-from tests.answers import all_text, brief_answer, copying_answer, is_brief_request, sentences
-from tests.fakes import run_closing
+from tests.doubles.answers import all_text, brief_answer, copying_answer, is_brief_request, sentences
+from tests.doubles.client import Call, ScriptedClient, ScriptedProvider, run_closing
+from tests.doubles.server import Reply, ScriptedServer
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "hasakah"
 TOLL = "001_5f4370996e979ae7.txt"  # the article with the SOHR death toll of 322
@@ -57,6 +59,16 @@ def summarize(article: Article, provider: Provider, settings: Settings | None = 
     )
 
 
+def summarize_with(article: Article, client: ScriptedClient, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    """``article`` summarised against the in-process double."""
+    return run_closing(
+        client,
+        lambda c: summarize_article(
+            article, client=c, model="scripted-model", prompts=load_prompts(), settings=settings or Settings()
+        ),
+    )
+
+
 def answer_with_fact(article: Article, statement: str, cites: list[str]) -> dict[str, object]:
     toll = next(s for s in article.citable if "322" in s.text)
     return {
@@ -71,53 +83,52 @@ def toll_id(article: Article) -> str:
     return next(s.id for s in article.citable if "322" in s.text)
 
 
-def test_hallucinated_number_is_reasked_and_the_corrected_answer_ships(
-    scripted: ScriptedServer, article: Article
-) -> None:
+def test_hallucinated_number_is_reasked_and_the_corrected_answer_ships(article: Article) -> None:
     sid = toll_id(article)
-    scripted.enqueue(
-        Reply.tool(answer_with_fact(article, "The death toll reached 900.", [sid])),
-        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    client = ScriptedClient(
+        answer_with_fact(article, "The death toll reached 900.", [sid]),
+        answer_with_fact(article, "The death toll reached 322.", [sid]),
     )
-    result = summarize(article, provider_for(scripted))
+    result = summarize_with(article, client)
 
     assert [f.text for f in result.facts] == ["The death toll reached 322."]
     assert result.dropped == []
     assert (result.stats.calls, result.stats.reasks) == (2, 1)
+    assert [c.response_model for c in client.calls] == ["ArticleExtraction"] * 2
     # The re-ask told the model exactly what was wrong, and where the right figure is.
-    reask = all_text(scripted.requests[1])
+    reask = all_text(client.calls[1].body)
     assert "'900'" in reask and sid in reask
     citation = result.facts[0].citations[0]
     assert article.text[citation.start : citation.end] == citation.text
 
 
-def test_out_of_range_sentence_id_is_reasked(scripted: ScriptedServer, article: Article) -> None:
+def test_out_of_range_sentence_id_is_reasked(article: Article) -> None:
     sid = toll_id(article)
-    scripted.enqueue(
-        Reply.tool(answer_with_fact(article, "The death toll reached 322.", ["s999"])),
-        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    client = ScriptedClient(
+        answer_with_fact(article, "The death toll reached 322.", ["s999"]),
+        answer_with_fact(article, "The death toll reached 322.", [sid]),
     )
-    result = summarize(article, provider_for(scripted))
-    assert "'s999'" in all_text(scripted.requests[1])
+    result = summarize_with(article, client)
+    assert "'s999'" in all_text(client.calls[1].body)
     assert [c.sentence_id for c in result.facts[0].citations] == [sid]
     assert result.stats.reasks == 1
 
 
-def test_uncited_claim_is_reasked(scripted: ScriptedServer, article: Article) -> None:
+def test_uncited_claim_is_reasked(article: Article) -> None:
     sid = toll_id(article)
-    scripted.enqueue(
-        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [])),
-        Reply.tool(answer_with_fact(article, "The death toll reached 322.", [sid])),
+    client = ScriptedClient(
+        answer_with_fact(article, "The death toll reached 322.", []),
+        answer_with_fact(article, "The death toll reached 322.", [sid]),
     )
-    result = summarize(article, provider_for(scripted))
-    assert "cites" in all_text(scripted.requests[1])
+    result = summarize_with(article, client)
+    assert "cites" in all_text(client.calls[1].body)
     assert len(result.facts) == 1 and result.stats.calls == 2
 
 
-def test_claim_that_keeps_failing_is_dropped_and_reported_not_fatal(scripted: ScriptedServer, article: Article) -> None:
+def test_claim_that_keeps_failing_is_dropped_and_reported_not_fatal(article: Article) -> None:
     bad = answer_with_fact(article, "Iraq reported 900 deaths in Baghdad.", [toll_id(article)])
-    scripted.enqueue(Reply.tool(bad), Reply.tool(bad), Reply.tool(bad))
-    result = summarize(article, provider_for(scripted))
+    client = ScriptedClient(bad, bad, bad)
+    result = summarize_with(article, client, Settings(max_attempts=3))
 
     assert result.status == "ok"
     assert result.stats.calls == 3
@@ -128,28 +139,23 @@ def test_claim_that_keeps_failing_is_dropped_and_reported_not_fatal(scripted: Sc
     assert dropped.where == f"{article.id}.facts[0]"
 
 
-def test_token_budget_stops_reasking(scripted: ScriptedServer, article: Article) -> None:
+def test_token_budget_stops_reasking(article: Article) -> None:
     bad = answer_with_fact(article, "Iraq reported 900 deaths.", [toll_id(article)])
-    scripted.enqueue(*(Reply.tool(bad, usage=(900, 200)) for _ in range(5)))
-    result = summarize(article, provider_for(scripted), Settings(max_attempts=5, token_budget=2000))
-    assert result.stats.calls == 2  # 1,100 tokens each: the budget of 2,000 is spent after two
+    client = ScriptedClient(*[bad] * 5, usage=(900, 200))
+    result = summarize_with(article, client, Settings(max_attempts=5, token_budget=2000))
+    assert result.stats.calls == 2 and client.pending == 3  # 1,100 tokens each: the budget of 2,000 is spent after two
     assert result.dropped and result.status == "ok"
 
 
-def test_malformed_tool_arguments_are_reasked(scripted: ScriptedServer, article: Article) -> None:
-    scripted.enqueue(
-        Reply.tool('{"headline": "x", "summary": [{"text": "unterminated'),
-        Reply.tool(copying_answer({"messages": [{"role": "user", "content": _shown(article)}]})),
+def test_malformed_tool_arguments_are_reasked(article: Article) -> None:
+    client = ScriptedClient(
+        '{"headline": "x", "summary": [{"text": "unterminated', default=lambda call: copying_answer(call.body)
     )
-    result = summarize(article, provider_for(scripted))
+    result = summarize_with(article, client)
     assert result.stats.calls == 2 and len(result.summary) == 2
 
 
-def _shown(article: Article) -> str:
-    return "\n".join(f"[{s.id}] {s.text}" for s in article.citable)
-
-
-def test_article_text_is_never_rendered_as_a_template(scripted: ScriptedServer) -> None:
+def test_article_text_is_never_rendered_as_a_template() -> None:
     # instructor renders messages as Jinja templates when given a validation context; we must not.
     text = (
         "The council met on Monday. A resident painted {{ 7*7 }} and {{ grounding }} on the town hall. "
@@ -157,9 +163,9 @@ def test_article_text_is_never_rendered_as_a_template(scripted: ScriptedServer) 
         "The mayor said 12 windows were broken."
     )
     (article,) = prepare([Document(title="Graffiti {{ copy_text }}", text=text, origin="hostile.txt")])
-    scripted.enqueue(Reply.tool(copying_answer({"messages": [{"role": "user", "content": _shown(article)}]})))
-    result = summarize(article, provider_for(scripted))
-    sent = all_text(scripted.requests[0])
+    client = ScriptedClient(default=lambda call: copying_answer(call.body))
+    result = summarize_with(article, client)
+    sent = all_text(client.calls[0].body)
     for literal in (
         "{{ 7*7 }}",
         "{{ grounding }}",
@@ -246,17 +252,54 @@ def test_unreachable_server_fails_the_run_with_one_error(article: Article) -> No
 def test_one_failing_article_does_not_fail_the_others(seeds_dir: Path) -> None:
     articles = prepare(load([str(seeds_dir)]))
 
-    def respond(request: dict) -> Reply:  # type: ignore[type-arg]
-        if "Ghweran" in all_text(request):  # only the second seed names the neighbourhood this way
-            return Reply.error(500)
-        return Reply.tool(copying_answer(request))
+    def respond(call: Call) -> object:
+        if "Ghweran" in call.user_text:  # only the second seed names the neighbourhood this way
+            return ProviderError("the model server kept failing: HTTP 500", kind="server_error", status=500)
+        return copying_answer(call.body)
 
-    with ScriptedServer(default=respond) as server:
-        provider = provider_for(server, max_retries=1)
-        summaries = run_closing(provider.async_client(), lambda c: summarize_all(articles, Job(provider=provider), c))
+    provider = ScriptedProvider(client=ScriptedClient(default=respond))  # type: ignore[arg-type]
+    summaries = run_closing(provider.client, lambda c: summarize_all(articles, Job(provider=provider), c))
     status = {s.article_id: s.status for s in summaries}
     assert status == {"a1": "ok", "a2": "failed", "a3": "ok"}
     assert "500" in (summaries[1].error or "")
+
+
+def test_a_server_failure_during_a_re_ask_keeps_the_first_answer_and_a_refusal_does_not(article: Article) -> None:
+    sid = toll_id(article)
+    wrong = answer_with_fact(article, "The death toll reached 900.", [sid])
+    failing = ProviderError("the model server kept failing: HTTP 503", kind="server_error", status=503)
+    result = summarize_with(article, ScriptedClient(wrong, failing))
+    assert result.status == "ok" and len(result.summary) == 1 and "'900'" in result.dropped[0].reason
+    refused = ProviderError("the model server refused the API key (HTTP 401)", kind="auth", status=401)
+    with pytest.raises(ProviderError) as info:
+        summarize_with(article, ScriptedClient(wrong, refused))
+    assert info.value is refused
+
+
+def test_a_model_whose_answers_never_parse_fails_a_brief_with_a_model_output_error(seeds_dir: Path) -> None:
+    articles = prepare(load([str(seeds_dir)]))
+    client = ScriptedClient(default=lambda call: "Sorry, I can only answer in prose.")
+    job = Job(provider=ScriptedProvider(client=client), settings=Settings(max_attempts=2))
+    with pytest.raises(ModelOutputError, match=r"'scripted-model' gave no usable answer for any of the 3 articles"):
+        asyncio.run(brief_articles(articles, job, require_answer=True))
+    assert len(client.calls) == 3 * 2  # each article asked and re-asked; no brief asked of nothing
+    # An eval, say, scores such a run instead: the brief comes back with every article failed.
+    brief = asyncio.run(brief_articles(articles, job))
+    assert [s.status for s in brief.summaries] == ["failed"] * 3
+
+
+def test_one_unusable_answer_fails_only_its_article(seeds_dir: Path) -> None:
+    articles = prepare(load([str(seeds_dir)]))
+
+    def respond(call: Call) -> object:
+        if call.response_model == "BriefExtraction":
+            return brief_answer(call.body)
+        return "not JSON" if "Ghweran" in call.user_text else copying_answer(call.body)
+
+    job = Job(provider=ScriptedProvider(client=ScriptedClient(default=respond)))
+    brief = asyncio.run(brief_articles(articles, job, require_answer=True))
+    assert [s.status for s in brief.summaries] == ["ok", "failed", "ok"] and brief.overview
+    assert brief.run.provider == "scripted"
 
 
 def full_responder(request: dict) -> Reply:  # type: ignore[type-arg]
@@ -340,10 +383,9 @@ def _probe() -> type[BaseModel]:
 def test_instructor_wraps_a_documented_model_without_looking_for_its_source(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # In tools mode instructor subclasses the response model. With attribute docstrings still switched on,
-    # pydantic looked for that subclass's source through every loaded module (20 ms in each batch worker
-    # before its first request). The descriptions are inherited; the validators too. (The other modes use
-    # the model as it is: for them this checks that the request and the validation stay the same.)
+    # In tools mode instructor subclasses the response model; with attribute docstrings still on, pydantic
+    # would search every loaded module for that subclass's source. The descriptions and validators are
+    # inherited. (The other modes use the model as it is: this checks the request and validation stay the same.)
     probe = _probe()
     assert probe.model_fields["who"].description == "The person named."
     looked: list[object] = []
@@ -419,20 +461,18 @@ def test_temperature_seed_and_max_tokens_are_sent(scripted: ScriptedServer, arti
     assert (request["temperature"], request["seed"], request["max_tokens"]) == (0.0, 7, 321)
 
 
-def test_copy_mode_asks_for_ids_and_fills_in_the_cited_sentence(scripted: ScriptedServer, article: Article) -> None:
+def test_copy_mode_asks_for_ids_and_fills_in_the_cited_sentence(article: Article) -> None:
     sid = toll_id(article)
-    scripted.enqueue(
-        Reply.tool(
-            {
-                "headline": article.title,
-                "summary": [{"cites": [sid]}],
-                "facts": [{"cites": [sid], "kind": "quantity", "value": "322", "speaker": None}],
-                "entities": [],
-            }
-        )
+    client = ScriptedClient(
+        {
+            "headline": article.title,
+            "summary": [{"cites": [sid]}],
+            "facts": [{"cites": [sid], "kind": "quantity", "value": "322", "speaker": None}],
+            "entities": [],
+        }
     )
-    result = summarize(article, provider_for(scripted), Settings(copy_mode=True))
-    schema = scripted.requests[0]["tools"][0]["function"]["parameters"]
+    result = summarize_with(article, client, Settings(copy_mode=True))
+    schema = client.calls[0].body["tools"][0]["function"]["parameters"]
     alternatives = schema["$defs"]["CitedSentence"]["anyOf"]
     assert {alt["properties"]["cites"]["items"]["const"] for alt in alternatives} == {s.id for s in article.citable}
     assert all("text" not in alt["properties"] for alt in alternatives)  # the model never writes the text
@@ -442,15 +482,29 @@ def test_copy_mode_asks_for_ids_and_fills_in_the_cited_sentence(scripted: Script
     assert [(f.text, f.value) for f in result.facts] == [(toll.text, "322")]
 
 
-def test_copy_mode_value_not_in_the_cited_sentence_is_still_caught(scripted: ScriptedServer, article: Article) -> None:
+def test_copy_mode_value_not_in_the_cited_sentence_is_still_caught(article: Article) -> None:
     sid = toll_id(article)
     answer = {"headline": article.title, "summary": [{"cites": [sid]}], "entities": []}
-    scripted.enqueue(
-        *(
-            Reply.tool({**answer, "facts": [{"cites": [sid], "kind": "quantity", "value": "900", "speaker": None}]})
-            for _ in range(2)
-        )
-    )
-    result = summarize(article, provider_for(scripted), Settings(copy_mode=True, max_attempts=2))
+    wrong = {**answer, "facts": [{"cites": [sid], "kind": "quantity", "value": "900", "speaker": None}]}
+    result = summarize_with(article, ScriptedClient(wrong, wrong), Settings(copy_mode=True, max_attempts=2))
     assert result.facts == [] and "'900'" in result.dropped[0].reason
     assert len(result.summary) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "asked_for"),
+    [
+        (instructor.Mode.TOOLS, "ArticleExtraction"),
+        (instructor.Mode.JSON_SCHEMA, "ArticleExtraction"),
+        (instructor.Mode.JSON, None),
+    ],
+)
+def test_the_in_process_model_answers_in_the_mode_it_is_asked_in(
+    article: Article, mode: instructor.Mode, asked_for: str | None
+) -> None:
+    client = ScriptedClient(default=lambda call: copying_answer(call.body), mode=mode)
+    result = summarize_with(article, client)
+    assert len(result.summary) == 2 and result.stats.calls == 1
+    assert client.calls[0].response_model == asked_for and client.closed
+    with pytest.raises(AssertionError, match="exhausted"):
+        summarize_with(article, ScriptedClient())

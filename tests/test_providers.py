@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import importlib.util
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +14,14 @@ from pathlib import Path
 import instructor
 import pytest
 
+from summarizer import providers
 from summarizer.errors import ConfigurationError, ProviderError
 from summarizer.providers import (
     DEFAULT_OPENAI_MODEL,
     EMBEDDED_MODEL,
+    CompatibleProvider,
+    EmbeddedProvider,
+    OpenAIProvider,
     Provider,
     embedded_model_path,
     first_served_model,
@@ -28,7 +34,7 @@ KEY = "sk-test-0123456789abcdef-SECRET"
 
 def test_nothing_configured_is_embedded() -> None:
     provider = resolve(env={})
-    assert provider.kind == "embedded"
+    assert isinstance(provider, EmbeddedProvider) and provider.kind == "embedded"
     assert provider.model == EMBEDDED_MODEL
     assert provider.api_key is None
     assert provider.base_url is None
@@ -38,12 +44,12 @@ def test_nothing_configured_is_embedded() -> None:
 def test_resolve_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     provider = resolve()
-    assert (provider.kind, provider.api_key) == ("openai", KEY)
+    assert isinstance(provider, OpenAIProvider) and provider.api_key == KEY
 
 
 def test_api_key_in_env_is_openai_with_the_default_model() -> None:
     provider = resolve(env={"OPENAI_API_KEY": KEY})
-    assert provider.kind == "openai"
+    assert isinstance(provider, OpenAIProvider) and provider.kind == "openai"
     assert provider.model == DEFAULT_OPENAI_MODEL
     assert provider.api_key == KEY
     assert provider.base_url is None
@@ -52,12 +58,12 @@ def test_api_key_in_env_is_openai_with_the_default_model() -> None:
 
 def test_explicit_key_and_model() -> None:
     provider = resolve(model="gpt-4o", api_key=KEY, env={})
-    assert (provider.kind, provider.model, provider.api_key) == ("openai", "gpt-4o", KEY)
+    assert isinstance(provider, OpenAIProvider) and (provider.model, provider.api_key) == ("gpt-4o", KEY)
 
 
 def test_base_url_is_compatible_without_a_key() -> None:
     provider = resolve(base_url="http://127.0.0.1:8080/v1/", env={})
-    assert provider.kind == "compatible"
+    assert isinstance(provider, CompatibleProvider) and provider.kind == "compatible"
     assert provider.base_url == "http://127.0.0.1:8080/v1"
     assert provider.api_key is None
     assert provider.model == ""  # asked from the server later
@@ -66,12 +72,8 @@ def test_base_url_is_compatible_without_a_key() -> None:
 
 def test_base_url_from_env_sends_the_key_if_set() -> None:
     provider = resolve(model="m", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": KEY})
-    assert (provider.kind, provider.base_url, provider.model, provider.api_key) == (
-        "compatible",
-        "http://127.0.0.1:9/v1",
-        "m",
-        KEY,
-    )
+    assert isinstance(provider, CompatibleProvider)
+    assert (provider.base_url, provider.model, provider.api_key) == ("http://127.0.0.1:9/v1", "m", KEY)
 
 
 def test_explicit_base_url_beats_env() -> None:
@@ -96,7 +98,7 @@ def test_openai_provider_without_key_is_an_error() -> None:
 def test_openai_provider_ignores_an_env_base_url() -> None:
     env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": KEY}
     provider = resolve(provider="openai", env=env)
-    assert (provider.kind, provider.base_url) == ("openai", None)
+    assert isinstance(provider, OpenAIProvider) and provider.base_url is None
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         resolve(provider="openai", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
 
@@ -109,14 +111,14 @@ def test_compatible_provider_needs_a_base_url() -> None:
 @pytest.mark.parametrize("model", ["smollm2", "SmolLM2", "smollm2-135m-instruct", "embedded", EMBEDDED_MODEL])
 def test_embedded_model_names(model: str) -> None:
     provider = resolve(model=model, env={"OPENAI_API_KEY": KEY})
-    assert provider.kind == "embedded"
+    assert isinstance(provider, EmbeddedProvider)
     assert provider.model == EMBEDDED_MODEL
     assert provider.api_key is None
 
 
 def test_embedded_provider_wins_over_a_key() -> None:
     provider = resolve(provider="embedded", env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert provider.kind == "embedded"
+    assert isinstance(provider, EmbeddedProvider)
     assert provider.api_key is None
 
 
@@ -149,7 +151,7 @@ def test_timeout_is_passed_on() -> None:
     [
         resolve(api_key=KEY, env={}),
         resolve(base_url="http://127.0.0.1:9/v1", api_key=KEY, model="m", env={}),
-        Provider(kind="openai", model="m", api_key=KEY),
+        OpenAIProvider(model="m", api_key=KEY),
     ],
     ids=["openai", "compatible", "direct"],
 )
@@ -191,15 +193,15 @@ def test_embedded_model_path_is_a_gguf_inside_the_package() -> None:
     ("provider", "env"),
     [
         (
-            Provider(kind="openai", model="m", api_key=KEY),
+            OpenAIProvider(model="m", api_key=KEY),
             {
                 "OPENAI_ORG_ID": "org-1",
                 "OPENAI_PROJECT_ID": "proj-1",
                 "OPENAI_CUSTOM_HEADERS": "X-Team: news\nX-Env:ci",
             },
         ),
-        (Provider(kind="openai", model="m", api_key=KEY), {"OPENAI_BASE_URL": "http://127.0.0.1:9/gateway/v1"}),
-        (Provider(kind="compatible", model="m", base_url="http://127.0.0.1:9/v1"), {}),
+        (OpenAIProvider(model="m", api_key=KEY), {"OPENAI_BASE_URL": "http://127.0.0.1:9/gateway/v1"}),
+        (CompatibleProvider(model="m", base_url="http://127.0.0.1:9/v1"), {}),
     ],
     ids=["openai-org-project", "openai-env-base-url", "compatible-no-key"],
 )
@@ -239,7 +241,8 @@ def test_a_server_that_refuses_connections_is_reported_at_once(model: str) -> No
         with pytest.raises(ProviderError) as info, running(provider):
             pass
         elapsed = time.monotonic() - started
-    assert info.value.unreachable and "connection refused" in str(info.value) and base_url in str(info.value)
+    assert (info.value.kind, info.value.status) == ("connection", None) and info.value.unreachable
+    assert "connection refused" in str(info.value) and base_url in str(info.value)
     assert elapsed < 2.0
 
 
@@ -248,3 +251,99 @@ def test_a_listening_server_is_running_as_resolved(scripted) -> None:  # type: i
         assert (ready.base_url, ready.model) == (scripted.base_url, "m")
     with running(resolve(base_url=scripted.base_url, env={})) as ready:
         assert ready.model == scripted.model
+
+
+def test_the_embedded_provider_is_ready_once_its_server_runs_and_stops_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+
+    @contextlib.contextmanager
+    def fake_server() -> Iterator[str]:
+        events.append("started")
+        yield "http://127.0.0.1:1234/v1"
+        events.append("stopped")
+
+    monkeypatch.setattr(providers, "llama_server", fake_server)
+    provider = resolve(env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, provider="embedded")
+    assert events == []  # resolving starts nothing
+    with running(provider) as ready:
+        assert events == ["started"]
+        assert (ready.base_url, ready.api_key, ready.model) == ("http://127.0.0.1:1234/v1", None, EMBEDDED_MODEL)
+    assert events == ["started", "stopped"]
+
+
+def test_an_openai_gateway_that_refuses_connections_is_reported_at_once() -> None:
+    with refused_base_url() as base_url:
+        provider = resolve(provider="openai", base_url=base_url, api_key=KEY, env={})
+        with pytest.raises(ProviderError, match="connection refused"), running(provider):
+            pass
+
+
+def test_a_server_that_will_not_list_its_models_says_what_happened() -> None:
+    class NeedsKey(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), NeedsKey) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with pytest.raises(ProviderError) as info, running(resolve(base_url=base_url, env={})):
+            pass
+        server.shutdown()
+    assert (info.value.kind, info.value.status) == ("auth", 401)
+    assert "HTTP 401" in str(info.value) and "pass --model" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"data": [1]}', b'{"data": [{"name": "x"}]}', b"not json"])
+def test_a_model_list_of_the_wrong_shape_is_a_malformed_answer(body: bytes) -> None:
+    class Odd(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with pytest.raises(ProviderError, match="malformed model list") as info:
+            providers.first_served_model(base_url, None)
+        server.shutdown()
+    assert info.value.kind == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("options", "copy_mode", "notice"),
+    [({}, True, True), ({"api_key": KEY}, False, False), ({"base_url": "http://127.0.0.1:9/v1"}, False, False)],
+    ids=["embedded", "openai", "compatible"],
+)
+def test_each_backend_brings_its_own_defaults(options: dict[str, str], copy_mode: bool, notice: bool) -> None:
+    """The tiny embedded model picks sentences instead of writing them, and says what it is; others neither."""
+    import argparse
+
+    from summarizer.options import add_model_options, settings_from_args
+
+    parser = argparse.ArgumentParser()
+    add_model_options(parser)
+    provider = resolve(env={}, **options)
+    assert settings_from_args(parser.parse_args([]), provider).copy_mode is copy_mode
+    assert settings_from_args(parser.parse_args(["--no-copy-mode"]), provider).copy_mode is False
+    assert bool(provider.notice) is notice
+
+
+def test_the_command_line_offers_every_backend() -> None:
+    from summarizer.cli import build_parser
+
+    brief = build_parser()._subparsers._group_actions[0].choices["brief"]  # type: ignore[union-attr]
+    (option,) = [a for a in brief._actions if "--provider" in a.option_strings]
+    assert set(option.choices) == set(providers.PROVIDERS)

@@ -12,11 +12,11 @@ from typing import Any
 import openai
 import pytest
 
-from summarizer.ask import ModelClient
+from summarizer.ask import HTTPModelClient, provider_error
 from summarizer.batch.retry import classify
 from summarizer.errors import ConfigurationError
-from summarizer.fakeserver import Reply, ScriptedServer
 from summarizer.transport import ThreadedTransport
+from tests.doubles.server import Reply, ScriptedServer
 
 BODY = {"model": "scripted", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 10}
 
@@ -66,20 +66,25 @@ def _outcome(run: Any) -> BaseException:
     ],
 )
 def test_a_failure_is_raised_as_the_openai_client_raises_it(reply: Reply, kind: str) -> None:
-    """The same reply through the openai client and through the transport: same exception type, same fault."""
+    """The same reply through the openai client and through the transport: same exception type, same error."""
     with ScriptedServer() as server:
         server.enqueue(reply, reply)
         sdk = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.5)
-        by_sdk = _outcome(ModelClient(sdk).complete(BODY))
+        by_sdk = _outcome(HTTPModelClient(sdk).complete(BODY))
         t = transport(server, api_key="k", timeout=0.5)
         by_transport = _outcome(closing(t, t.complete(BODY)))
     assert type(by_transport) is type(by_sdk)
-    fault, expected = classify(by_transport), classify(by_sdk)
-    assert fault is not None and expected is not None
-    assert (fault.kind, fault.retryable, fault.retry_after) == (expected.kind, expected.retryable, expected.retry_after)
-    assert fault.kind == kind
+    error, expected = provider_error(by_transport, "m"), provider_error(by_sdk, "m")
+    assert (error.kind, error.status, error.retry_after, error.detail) == (
+        expected.kind,
+        expected.status,
+        expected.retry_after,
+        expected.detail,
+    )
+    fault = classify(error)
+    assert fault is not None and fault.kind == kind
     if kind == "rate_limited":
-        assert fault.retry_after == 7.0
+        assert (error.retry_after, fault.retry_after) == (7.0, 7.0)
 
 
 def test_limit_bounds_the_requests_open_at_once() -> None:
@@ -143,8 +148,8 @@ def test_an_error_with_a_non_ascii_header_is_still_the_rate_limit_it_is() -> Non
         server.enqueue(Reply("status", body, 429, {"Retry-After": "3", "X-Note": "café"}))
         t = transport(server)
         raised = _outcome(closing(t, t.complete(BODY)))
-    fault = classify(raised)
-    assert isinstance(raised, openai.RateLimitError) and fault is not None and fault.retry_after == 3.0
+    error = provider_error(raised)
+    assert isinstance(raised, openai.RateLimitError) and (error.kind, error.retry_after) == ("rate_limited", 3.0)
 
 
 def test_a_key_with_a_line_break_is_a_configuration_error_not_a_failed_request() -> None:

@@ -1,8 +1,9 @@
-"""``summarizer batch``: run over an inbox (the default action), ``status`` and ``export``.
+"""``summarizer batch``: run over an inbox (the default action), ``status``, ``export`` and ``updates``.
 
 summarizer batch INBOX... --store PATH [options]     (same as: summarizer batch run INBOX...)
 summarizer batch status --store PATH [--json]
-summarizer batch export --store PATH [--format jsonl|md] [-o FILE]
+summarizer batch export --store PATH [--format jsonl|md] [--history] [-o FILE]
+summarizer batch updates --store PATH [--since TIME | --version N] [--event ID] [--format text|md|json|html]
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from summarizer.batch.runner import Batch, BatchConfig, Counters
+from summarizer.batch.config import BatchConfig, Counters
 from summarizer.load import MAX_BYTES
 
-ACTIONS = ("run", "status", "export")
+ACTIONS = ("run", "status", "export", "updates")
 DEFAULT_ACTION = "run"
 """What ``summarizer batch INBOX...`` does: the command line spells it out before parsing (``cli.main``)."""
 
@@ -45,11 +45,12 @@ def add_parser(sub: Any) -> None:
         description=description,
         usage="summarizer batch [run] INBOX... --store PATH [options]\n"
         "       summarizer batch status --store PATH [--json]\n"
-        "       summarizer batch export --store PATH [--format jsonl|md] [-o FILE]",
+        "       summarizer batch export --store PATH [--format jsonl|md] [--history] [-o FILE]\n"
+        "       summarizer batch updates --store PATH [--since TIME | --version N] [--event ID] [--format FMT]",
     )
     # prog: each action's usage line starts "summarizer batch ACTION", not with the batch parser's own usage.
     actions = batch.add_subparsers(
-        dest="batch_action", metavar="[run] INBOX | status | export", prog="summarizer batch"
+        dest="batch_action", metavar="[run] INBOX | status | export | updates", prog="summarizer batch"
     )
 
     def show_help(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -116,7 +117,13 @@ def add_parser(sub: Any) -> None:
     )
     work.add_argument("--max-bytes", type=int, default=MAX_BYTES, help="largest article accepted, in bytes")
     work.add_argument("--quiet", "-q", action="store_true", help="no progress display or summary line")
-    from summarizer.cli import add_model_options
+    work.add_argument(
+        "--engine",
+        choices=["llm", "extractive"],
+        default="llm",
+        help="extractive: no model at all, lead and fact-bearing sentences (stored apart from any model's results)",
+    )
+    from summarizer.options import add_model_options
 
     add_model_options(run)
     run.set_defaults(handler=cmd_run)
@@ -135,7 +142,25 @@ def add_parser(sub: Any) -> None:
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     export.add_argument("--model", help="export this model's results (default: the latest run's)")
     export.add_argument("--prompt-version", help="e.g. v1@e5c5e4c6 (default: the latest run's)")
+    export.add_argument(
+        "--history", action="store_true", help="also every version of each event's brief, with what each changed"
+    )
     export.set_defaults(handler=cmd_export)
+
+    says = "What changed in each event's brief: in the latest run, since a time, or since a version."
+    updates = actions.add_parser("updates", help=says, description=says + " Reads stored briefs; asks no model.")
+    _store_option(updates)
+    when = updates.add_mutually_exclusive_group()
+    when.add_argument("--since", metavar="TIME", help="changes since TIME: 2026-03-02T18:00 (UTC) or '2 hours ago'")
+    when.add_argument("--version", type=int, metavar="N", help="changes since each event's version N")
+    updates.add_argument("--event", type=int, metavar="ID", help="this event only")
+    updates.add_argument(
+        "--format", "-f", choices=["text", "md", "json", "html"], default="text", help="output format (default text)"
+    )
+    updates.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    updates.add_argument("--model", help="these results (default: the latest run's model)")
+    updates.add_argument("--prompt-version", help="e.g. v1@e5c5e4c6 (default: the latest run's)")
+    updates.set_defaults(handler=cmd_updates)
 
 
 # -- run ----------------------------------------------------------------------------------------
@@ -161,84 +186,8 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         retry_failed=args.retry_failed,
         max_bytes=args.max_bytes,
         workers=args.workers or os.cpu_count() or 1,
+        engine=args.engine,
     )
-
-
-class Display:
-    """The live progress bar on a terminal; nothing otherwise."""
-
-    def __init__(self, err: Console, enabled: bool) -> None:
-        self.enabled = enabled
-        self.progress: Any = None
-        self._tasks: dict[str, Any] = {}
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description:<10}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[stats]}"),
-                console=err,
-                transient=False,
-                auto_refresh=False,  # refreshed on the batch's ticks: no display thread, so workers can fork
-            )
-
-    @contextlib.contextmanager
-    def shown(self) -> Iterator[None]:
-        if self.progress is None:
-            yield
-            return
-        with self.progress:
-            yield
-
-    def __call__(self, what: str, counters: Counters) -> None:
-        """Called by the batch as it goes (see ``ProgressFn``); the totals grow while the inbox is read."""
-        if self.progress is None:
-            return
-        if "ingest" not in self._tasks:
-            self._tasks["ingest"] = self.progress.add_task("reading", total=None, stats="")
-        if what in ("ingest", "ingested"):
-            self.progress.update(
-                self._tasks["ingest"],
-                completed=counters.seen,
-                stats=f"{counters.new} new, {counters.duplicates} duplicates, {counters.input_errors} unreadable",
-            )
-            if what == "ingested":
-                self.progress.update(self._tasks["ingest"], total=counters.seen or 1, completed=counters.seen or 1)
-            self.progress.refresh()
-            return  # the reader's own counts: the articles' bars move on the runs' ticks
-        if counters.queued or counters.briefs_queued:
-            if "articles" not in self._tasks:
-                self._tasks["articles"] = self.progress.add_task("articles", total=None, stats="")
-                self._tasks["briefs"] = self.progress.add_task("briefs", total=None, stats="")
-            self.progress.update(
-                self._tasks["articles"],
-                total=counters.queued,
-                completed=counters.summarized + counters.failed,
-                stats=f"[green]✓ {counters.summarized}[/] [red]✗ {counters.failed}[/] "
-                f"↻ {counters.retries} retries · {counters.tokens:,} tokens · {counters.in_flight} in flight",
-            )
-            self.progress.update(
-                self._tasks["briefs"],
-                total=counters.briefs_queued,
-                completed=counters.briefs + counters.briefs_failed,
-                stats=f"[green]✓ {counters.briefs}[/] [red]✗ {counters.briefs_failed}[/]",
-            )
-        if what == "tick":
-            self.progress.refresh()
 
 
 def _model_name(provider: Any) -> str:
@@ -256,31 +205,35 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from summarizer.batch import inbox
+    from summarizer.batch.display import Display
+    from summarizer.batch.runner import Batch
     from summarizer.batch.store import Store
-    from summarizer.cli import notice_embedded, prompts_from_args, provider_from_args, settings_from_args
+    from summarizer.options import notice_embedded, prompts_from_args, provider_from_args, settings_from_args
     from summarizer.providers import Provider, running
+    from summarizer.settings import Settings
 
     config = config_from_args(args)
-    provider = provider_from_args(args)
-    settings = settings_from_args(args, provider)
+    provider = None if config.engine == "extractive" else provider_from_args(args)
+    settings = Settings() if provider is None else settings_from_args(args, provider)
     prompts = prompts_from_args(args)
     items = inbox.read(args.inbox, max_bytes=config.max_bytes)  # a missing inbox fails here, before the store
-    model = _model_name(provider)
+    model = "" if provider is None else _model_name(provider)
     display = Display(err, enabled=err.is_terminal and not args.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with Store(args.store) as store:
             store.lock()
             batch = Batch(store, model=model, prompts=prompts, settings=settings, config=config, progress=display)
-            batch.start(inbox=" ".join(args.inbox), provider=provider.label)
+            batch.start(inbox=" ".join(args.inbox), provider="none" if provider is None else provider.label)
             try:
                 with display.shown(), contextlib.ExitStack() as stack:
 
                     def ready() -> Provider:  # called once there is work: nothing new, nothing started
+                        assert provider is not None
                         notice_embedded(provider, err)
                         return stack.enter_context(running(replace(provider, model=model)))
 
-                    batch.run_inbox(items, ready)
+                    batch.run(items, ready)
             except (KeyboardInterrupt, asyncio.CancelledError):
                 batch.finish("interrupted")
                 err.print(_interrupted_message(batch.counters, args), highlight=False, markup=False, soft_wrap=True)
@@ -373,15 +326,45 @@ def cmd_export(args: argparse.Namespace, out: Console, err: Console) -> int:
     from summarizer.batch.store import Store
 
     write = export_jsonl if args.format == "jsonl" else export_markdown
+    options = {"model": args.model, "prompt_version": args.prompt_version, "history": args.history}
     with Store(args.store, readonly=True) as store:
         if args.output:
             with open(Path(args.output), "w", encoding="utf-8") as handle:
-                count = write(store, handle, model=args.model, prompt_version=args.prompt_version)
+                count = write(store, handle, **options)
             err.print(f"wrote {args.output} ({count} {'records' if args.format == 'jsonl' else 'events'})")
         else:
             try:
-                write(store, sys.stdout, model=args.model, prompt_version=args.prompt_version)
+                write(store, sys.stdout, **options)
                 sys.stdout.flush()
             except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def cmd_updates(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from summarizer.batch.export import configuration
+    from summarizer.batch.history import updates
+    from summarizer.batch.store import Store
+    from summarizer.errors import ConfigurationError
+    from summarizer.updates.render import render
+
+    if args.version is not None and args.version < 1:
+        raise ConfigurationError("--version must be at least 1")
+    with Store(args.store, readonly=True) as store:
+        model, prompt_version = configuration(store, args.model, args.prompt_version)
+        found = updates(
+            store,
+            model=model,
+            prompt_version=prompt_version,
+            since=args.since,
+            version=args.version,
+            event_id=args.event,
+        )
+    fmt = "rich" if args.format == "text" else args.format
+    text = render(found, fmt, console=out if args.output is None else None)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {args.output}", highlight=False)
+    elif text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

@@ -16,19 +16,18 @@ rendered by ``summarizer.render``'s Markdown renderer with the shared escaper.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from summarizer.batch import BatchError
-from summarizer.batch.runner import parts_from_json
-from summarizer.batch.store import Store, document_of
+from summarizer.batch.engines import engine_of
+from summarizer.batch.records import article_of
+from summarizer.batch.store import Store
+from summarizer.brief import BriefParts, assemble
 from summarizer.markdown import code, md
-from summarizer.pipeline import assemble
 from summarizer.render import markdown_sections, md_claim
 from summarizer.schemas import ArticleSummary, Brief, RunInfo
-from summarizer.segment import Article, Sentence, segment
 
 
 def configuration(store: Store, model: str | None, prompt_version: str | None) -> tuple[str, str]:
@@ -37,20 +36,6 @@ def configuration(store: Store, model: str | None, prompt_version: str | None) -
     if latest is None and (model is None or prompt_version is None):
         raise BatchError(f"{store.path}: no batch has run on this store yet")
     return model or (latest[0] if latest else ""), prompt_version or (latest[1] if latest else "")
-
-
-def article_of(row: sqlite3.Row) -> Article:
-    """The stored article with its sentence map (as segmented when it was summarised, else segmented now)."""
-    doc = document_of(row)
-    if row["sentences"]:
-        spans = json.loads(row["sentences"])
-        sentences = tuple(
-            Sentence(id=f"s{i}", start=s, end=e, text=doc.text[s:e], citable=bool(c))
-            for i, (s, e, c) in enumerate(spans, start=1)
-        )
-    else:
-        sentences = tuple(segment(doc.text))
-    return Article(id=f"a{int(row['id'])}", doc=doc, sentences=sentences)
 
 
 def _origins(store: Store) -> dict[int, list[str]]:
@@ -111,11 +96,22 @@ def event_brief(store: Store, event_id: int, model: str, prompt_version: str) ->
     ]
     articles = [article_of(r) for r in rows]
     summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in rows]
-    run = RunInfo(provider=brief["provider"] or "unknown", model=model, prompt_version=prompt_version)
-    return assemble(articles, summaries, parts_from_json(brief["result"]), run)
+    run = RunInfo(
+        provider=brief["provider"] or "unknown",
+        model=model,
+        prompt_version=prompt_version,
+        engine=engine_of(model, prompt_version),
+    )
+    return assemble(articles, summaries, BriefParts.model_validate_json(brief["result"]), run)
 
 
-def event_records(store: Store, model: str, prompt_version: str) -> Iterator[dict[str, Any]]:
+def event_records(store: Store, model: str, prompt_version: str, *, history: bool = False) -> Iterator[dict[str, Any]]:
+    """One record per event with its latest brief; with ``history``, every version and what each changed."""
+    versions: dict[int, list[dict[str, Any]]] = {}
+    if history:
+        from summarizer.batch.history import histories
+
+        versions = histories(store, model=model, prompt_version=prompt_version)
     members: dict[int, list[str]] = {}
     for row in store.query("SELECT id, event_id FROM articles WHERE event_id IS NOT NULL ORDER BY at, id"):
         members.setdefault(int(row["event_id"]), []).append(f"a{row['id']}")
@@ -124,7 +120,7 @@ def event_records(store: Store, model: str, prompt_version: str) -> Iterator[dic
         if event_id not in members:
             continue
         brief = event_brief(store, event_id, model, prompt_version)
-        yield {
+        record = {
             "type": "event",
             "id": event_id,
             "label": event["label"],
@@ -133,19 +129,30 @@ def event_records(store: Store, model: str, prompt_version: str) -> Iterator[dic
             "last_at": event["last_at"],
             "brief": None if brief is None else brief.model_dump(mode="json"),
         }
+        if history:
+            record["history"] = [
+                {**v, "changes": None if v["changes"] is None else v["changes"].model_dump(mode="json")}
+                for v in versions.get(event_id, [])
+            ]
+        yield record
 
 
-def export_jsonl(store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None) -> int:
+def export_jsonl(
+    store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None, history: bool = False
+) -> int:
     """Write every article and event record; the number of lines written."""
     model, prompt_version = configuration(store, model, prompt_version)
     count = 0
-    for record in (*article_records(store, model, prompt_version), *event_records(store, model, prompt_version)):
+    events = event_records(store, model, prompt_version, history=history)
+    for record in (*article_records(store, model, prompt_version), *events):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         count += 1
     return count
 
 
-def export_markdown(store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None) -> int:
+def export_markdown(
+    store: Store, out: TextIO, *, model: str | None = None, prompt_version: str | None = None, history: bool = False
+) -> int:
     """Write a Markdown report, one section per event; the number of events written.
 
     Briefs and summaries go through the brief's own Markdown renderer (``summarizer.render``), so
@@ -155,7 +162,7 @@ def export_markdown(store: Store, out: TextIO, *, model: str | None = None, prom
     articles = {record["id"]: record for record in article_records(store, model, prompt_version)}
     out.write(f"# Batch results\n\nStore {code(store.path)} · model {code(model)} · prompts {code(prompt_version)}\n")
     count = 0
-    for event in event_records(store, model, prompt_version):
+    for event in event_records(store, model, prompt_version, history=history):
         count += 1
         out.write(f"\n## Event {event['id']}: {md(event['label'])}\n\n{len(event['articles'])} article(s)\n")
         brief = event["brief"]
@@ -166,6 +173,8 @@ def export_markdown(store: Store, out: TextIO, *, model: str | None = None, prom
                 if lines:
                     out.write(f"\n**{title}**\n\n")
                     out.writelines(line + "\n" for line in lines)
+        if history:
+            out.write(_history_markdown(event["id"], event.get("history", [])))
         out.write("\n### Articles\n")
         for article_id in event["articles"]:
             record = articles[article_id]
@@ -249,3 +258,18 @@ def status(store: Store, *, model: str | None = None, prompt_version: str | None
         )
     ]
     return result
+
+
+def _history_markdown(event_id: int, versions: list[dict[str, Any]]) -> str:
+    """Each version of the event's brief, with what it changed (the diff's own Markdown renderer)."""
+    from summarizer.schemas.updates import BriefDiff
+    from summarizer.updates.render import markdown_body
+
+    lines = ["", "### History", ""]
+    for v in versions:
+        lines.append(f"**Version {v['version']}** ({md(v['created_at'])}, {len(v['articles'])} article(s))")
+        lines.append("")
+        if v["changes"] is not None:
+            diff = BriefDiff.model_validate(v["changes"])
+            lines += markdown_body(diff, level=4, prefix=f"e{event_id}-v{v['version']}-")
+    return "\n".join(lines) + "\n"

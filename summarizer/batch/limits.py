@@ -8,7 +8,7 @@ it settles the difference between the estimate and the real usage, and any extra
 minute the limits hold even though usage is only known after the fact.
 
 A server's own ``Retry-After`` on a 429 applies to everyone, not only the request that got
-it: :meth:`RateLimiter.pause` holds every caller until then, so 32 workers do not each
+it: :meth:`RateLimiter.pause` holds every caller until then, so 32 tasks do not each
 spend a request to learn the same thing.
 """
 

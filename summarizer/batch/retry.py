@@ -10,24 +10,22 @@ stop the whole batch instead of failing every article the same way.
 The openai client's own retries are switched off (``max_retries=0``) so this policy is the
 only one, and each attempt goes through the rate limiter.
 
-Failures are found on the exception's cause chain: :func:`summarizer.ask.ask` raises
-:class:`~summarizer.errors.ProviderError` *from* the openai exception.
+Failures are read from the fields of :class:`~summarizer.errors.ProviderError`, which
+:func:`summarizer.ask.ask` raises with the HTTP status, ``Retry-After`` and kind of failure filled in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from summarizer.errors import REFUSED
+from summarizer.errors import ProviderError, parse_retry_after
+
+__all__ = ["Fault", "RetryPolicy", "TransientFault", "classify", "parse_retry_after"]
 
 
 @dataclass(frozen=True)
@@ -41,75 +39,37 @@ class Fault:
     retry_after: float | None = None
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``Retry-After`` / ``retry-after-ms`` headers, or None if absent or unreadable."""
-    if headers is None:
-        return None
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def classify_one(error: BaseException) -> Fault | None:
-    # Imported here: a batch with nothing to do (a cached re-run) never loads the model clients.
-    import httpx
-    import openai
-
-    if isinstance(error, openai.APITimeoutError | httpx.TimeoutException | asyncio.TimeoutError):
-        return Fault("timeout", True, "timed out")
-    if isinstance(error, openai.APIConnectionError | httpx.TransportError):
-        return Fault("connection", True, f"connection failed ({type(error).__name__})")
-    if isinstance(error, openai.APIStatusError):
-        status = error.status_code
-        retry_after = parse_retry_after(error.response.headers)
-        if status == 429:
-            return Fault("rate_limited", True, "HTTP 429 rate limited", retry_after)
-        if status in (408, 409) or status >= 500:
-            return Fault("server_error", True, f"HTTP {status} from the model server", retry_after)
-        if status in REFUSED:
-            return Fault("refused", False, f"HTTP {status}: {_first_line(error)}")
-        return Fault("bad_request", False, f"HTTP {status}: {_first_line(error)}")
-    if isinstance(error, json.JSONDecodeError | openai.APIResponseValidationError):
-        return Fault("malformed", True, "malformed response body from the model server")
-    return None
+_FAULTS: dict[str, tuple[str, bool]] = {
+    "rate_limited": ("rate_limited", True),
+    "server_error": ("server_error", True),
+    "timeout": ("timeout", True),
+    "connection": ("connection", True),
+    "malformed": ("malformed", True),
+    "auth": ("refused", False),
+    "not_found": ("refused", False),
+    "bad_request": ("bad_request", False),
+}
+"""ProviderError.kind -> the fault's kind and whether retrying can help."""
 
 
 def classify(exc: BaseException) -> Fault | None:
-    """The transport fault behind ``exc`` (on its cause chain), if any."""
-    for error in _chain(exc):
-        fault = classify_one(error)
-        if fault is not None:
-            return fault
-    return None
+    """The transport fault ``exc`` reports, if it is a :class:`ProviderError` for one."""
+    if not isinstance(exc, ProviderError) or exc.kind not in _FAULTS:
+        return None
+    kind, retryable = _FAULTS[exc.kind]
+    return Fault(kind, retryable, _message(exc, kind), exc.retry_after if retryable else None)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]
+def _message(exc: ProviderError, kind: str) -> str:
+    if kind == "rate_limited":
+        return "HTTP 429 rate limited"
+    if kind == "server_error":
+        return f"HTTP {exc.status} from the model server"
+    if kind in ("refused", "bad_request"):
+        return f"HTTP {exc.status}: {exc.detail or exc}"
+    if kind == "malformed":
+        return "malformed response body from the model server"
+    return str(exc)  # no answer at all: the error says why (timed out, connection refused or dropped)
 
 
 @dataclass(frozen=True)

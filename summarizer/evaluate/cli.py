@@ -35,7 +35,7 @@ DEFAULT_OUTPUT = "out/eval"
 
 
 def add_parser(sub: Any) -> None:
-    from summarizer.cli import add_model_options
+    from summarizer.options import add_model_options
 
     description = (
         "Run the pipeline over hand-labelled eval cases and score facts, citations, numbers, consensus and "
@@ -167,8 +167,8 @@ class _Display:
 
 
 def _llm_runs(args: argparse.Namespace, cases: list[LoadedCase], err: Console) -> list[RunOutcome]:
-    from summarizer.cli import notice_embedded, provider_from_args, settings_from_args
     from summarizer.evaluate.run import run_llm
+    from summarizer.options import notice_embedded, provider_from_args, settings_from_args
     from summarizer.providers import running
     from summarizer.templates import load_prompts
 

@@ -6,6 +6,8 @@ article carries either the table of those sentences or, for third-party text tha
 copied into the repository (format 2, ``corpus_path``), a digest of each. On load the text is
 segmented again and must give exactly that table, so a segmenter change can never silently move
 a label onto a different sentence.
+
+Over 500 lines: the case format and its loader change together (a field added is a field checked on load).
 """
 
 from __future__ import annotations

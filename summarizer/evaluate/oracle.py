@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from summarizer.brief import BriefParts
+from summarizer.brief import BriefParts, assemble
 from summarizer.evaluate.gold import GoldClaim, GoldFact, LoadedCase
 from summarizer.extractive import max_items
-from summarizer.pipeline import assemble
 from summarizer.schemas import (
     ArticleExtraction,
     ArticleSummary,

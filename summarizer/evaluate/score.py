@@ -42,6 +42,8 @@ schema-valid when the model's answer was accepted by validation (schema and grou
 attempt, that is, nothing was salvaged: the article did not fail, and no claim was dropped as
 malformed or ungrounded (duplicates, headlines and entities are dropped from valid answers too,
 so they do not count against it).
+
+Over 500 lines: every metric's rule in one place, in the order evals/README.md documents them.
 """
 
 from __future__ import annotations

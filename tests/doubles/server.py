@@ -1,26 +1,33 @@
-"""A scripted OpenAI-compatible HTTP server on loopback, for tests and benchmarks.
+"""A scripted OpenAI-compatible HTTP server on loopback, for HTTP behaviour through the real clients.
 
 It speaks just enough of ``/v1/chat/completions`` and ``/v1/models`` for the real ``openai``
-client to work end to end, and answers from a queue of scripted replies: a tool call with
-given arguments, plain content, an HTTP error (429 with Retry-After, 500), malformed JSON, a
-hang past the client's timeout, or a dropped connection. Every request is recorded.
+client (and the batch's transport) to work end to end, and answers from a queue of scripted
+replies: a tool call with given arguments, plain content, an HTTP error (429 with Retry-After,
+500), malformed JSON, a hang past the client's timeout, or a dropped connection. Every request
+is recorded. :func:`responder` and :func:`faulty` are defaults that answer any request validly
+(with faults mixed in, for :func:`faulty`).
 
     with ScriptedServer() as server:
-        server.enqueue(Reply.tool({"headline": ...}), Reply.status(429, retry_after=0))
+        server.enqueue(Reply.tool({"headline": ...}), Reply.error(429, retry_after=0))
         provider = resolve(base_url=server.base_url, model="scripted")
+
+A test that is not about HTTP is simpler with :class:`tests.doubles.client.ScriptedClient`.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.doubles.answers import answer
 
 
 @dataclass(frozen=True)
@@ -231,3 +238,51 @@ def chat_completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+# -- defaults that answer any request --------------------------------------------------------
+FAULTS = ("rate_limited", "server_error", "hang", "malformed", "drop")
+
+
+def responder(delay: float = 0.0) -> Responder:
+    """A ``ScriptedServer`` default that always answers validly, after ``delay`` seconds."""
+    return lambda request: Reply.tool(answer(request), delay=delay)
+
+
+def faulty(
+    rates: Mapping[str, float],
+    *,
+    seed: int = 0,
+    hang: float = 1.0,
+    retry_after: float = 0.05,
+    delay: float = 0.0,
+) -> Responder:
+    """A ``ScriptedServer`` default that injects faults at the given rates (per request), else answers validly.
+
+    ``rates`` maps fault names from :data:`FAULTS` to probabilities: 429 with ``Retry-After``,
+    500, a hang of ``hang`` seconds (past the client's timeout), a malformed JSON body, a
+    dropped connection. The choice is drawn from a seeded generator, so a run is repeatable.
+    """
+    unknown = set(rates) - set(FAULTS)
+    if unknown:
+        raise ValueError(f"unknown faults {sorted(unknown)}: use {', '.join(FAULTS)}")
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    replies = {
+        "rate_limited": Reply.error(429, retry_after=retry_after, message="rate limited (injected)"),
+        "server_error": Reply.error(500, message="internal error (injected)"),
+        "hang": Reply.hang(hang),
+        "malformed": Reply.malformed(),
+        "drop": Reply.drop(),
+    }
+
+    def respond(request: dict[str, Any]) -> Reply:
+        with lock:
+            draw = rng.random()
+        for fault, rate in rates.items():
+            if draw < rate:
+                return replies[fault]
+            draw -= rate
+        return Reply.tool(answer(request), delay=delay)
+
+    return respond

@@ -1,0 +1,342 @@
+"""Doing a batch's jobs in one process: an asyncio job queue, attempts, and each result's transaction.
+
+Jobs are summaries (a pending summary row) and briefs (an event's members). The queue hands out
+summaries first, each kind first come first served: a brief waits for summaries and nothing waits for
+a brief, so briefs fill the slots the last summaries leave. ``concurrency`` bounds the requests in
+flight (the engine's client), not the tasks working the queue: there are half as many again, so
+segmenting the next article and validating, grounding and storing an answer never hold a request slot.
+
+Every attempt passes the rate limiter; transient faults are retried by the retry policy; an article
+that still fails is recorded as failed with its reason, and the batch goes on. A refusal (a bad key,
+an unknown model, every request rejected) stops the batch: :class:`~summarizer.errors.ProviderError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from summarizer.batch.config import REPORT_EVERY, BatchConfig, BatchProgress, Counters
+from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
+from summarizer.batch.engines import Call, Engine
+from summarizer.batch.limits import RateLimiter
+from summarizer.batch.planning import BriefJob
+from summarizer.batch.records import WorkItem, sentence_spans
+from summarizer.batch.retry import TransientFault, classify
+from summarizer.batch.store import Store
+from summarizer.errors import ModelOutputError, ProviderError
+
+if TYPE_CHECKING:
+    from summarizer.schemas import CallStats
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Job = WorkItem | BriefJob
+Feed = AsyncIterator[Job]
+"""Jobs that arrive while the executor runs (a worker process's, from its parent)."""
+
+REJECTED_IN_A_ROW = 5
+"""Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
+one after another with no answer between, after which the batch stops: the server rejects what
+every request has in common (the model's parameters, the output mode), not one article."""
+
+
+class PermanentFailure(Exception):
+    """An attempt ended in a way retrying will not change (e.g. the model's answer was unusable)."""
+
+
+def run_cancellable(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)``, cancelled by SIGTERM (e.g. a scheduler's timeout) as Ctrl-C would: the caller
+    sees CancelledError."""
+
+    async def cancellable() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await main
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    asyncio.run(cancellable())
+
+
+class Executor:
+    """Does jobs with ``engine`` and stores each result, for one model and prompt version.
+
+    ``on_finished(job)`` is told of each job once its result is stored (or found already done by another);
+    ``progress`` of what it counts. ``sleep`` and ``clock`` pace the retries and the rate limiter (tests
+    pass a fake clock).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        *,
+        model: str,
+        prompt_version: str,
+        config: BatchConfig,
+        run_id: int,
+        counters: Counters | None = None,
+        progress: BatchProgress | None = None,
+        on_finished: Callable[[Job], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.model = model
+        self.prompt_version = prompt_version
+        self.config = config
+        self.run_id = run_id
+        self.counters = counters if counters is not None else Counters()
+        self.progress = progress
+        self.on_finished = on_finished
+        self._sleep = sleep
+        self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute, clock=clock, sleep=sleep)
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Job]] = asyncio.PriorityQueue()
+        self._submitted = 0
+        self._rejected_in_a_row = 0
+
+    def submit(self, job: Job) -> None:
+        """Queue a job: summaries before briefs, each kind first come first served."""
+        self._submitted += 1
+        self._queue.put_nowait((int(isinstance(job, BriefJob)), self._submitted, job))
+
+    async def run(self, feed: Feed | None = None) -> None:
+        """Do the jobs submitted, those submitted meanwhile, and what ``feed`` brings until it ends; return when
+        all are done. Cancelled (Ctrl-C, SIGTERM), the engine is halted first: a request waiting for a slot
+        would otherwise go out as a cancelled one frees it."""
+        extra = max(self.config.concurrency // 2, 1)  # tasks beyond the request slots: see the module's docstring
+        tasks = [asyncio.create_task(self._work()) for _ in range(self.config.concurrency + extra)]
+        joiner = asyncio.create_task(self._drain(feed))
+        ticker = asyncio.create_task(self._tick())
+        try:
+            await asyncio.wait([joiner, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            self.engine.halt()
+            for task in (joiner, ticker, *tasks):
+                task.cancel()
+            await asyncio.gather(joiner, ticker, *tasks, return_exceptions=True)
+            self.counters.in_flight = self.engine.in_flight
+
+    def _notify(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(what, self.counters)
+
+    async def _drain(self, feed: Feed | None) -> None:
+        """Returns once the queue is empty and, with a ``feed``, the feed has ended."""
+        if feed is not None:
+            async for job in feed:
+                self.submit(job)
+        await self._queue.join()
+
+    async def _tick(self) -> None:
+        """A heartbeat for the progress display, which refreshes from this thread (no display thread)."""
+        while True:
+            await asyncio.sleep(REPORT_EVERY)
+            self.counters.in_flight = self.engine.in_flight
+            self._notify("tick")
+
+    async def _work(self) -> None:
+        while True:
+            _, _, job = await self._queue.get()
+            try:
+                if isinstance(job, BriefJob):
+                    await self._brief(job)
+                else:
+                    await self._summarize(job)
+            finally:
+                self._queue.task_done()
+
+    # -- attempts ----------------------------------------------------------------------------
+    async def _attempts(self, call: Call[T], before: Callable[[], None] | None = None) -> T:
+        """``call`` under the retry policy, each attempt through the rate limiter. Raises TransientFault
+        when out of attempts, PermanentFailure for an answer retrying cannot fix, ProviderError to stop the batch."""
+
+        def on_retry(state: Any) -> None:
+            self.counters.retries += 1
+            self._notify("retry")
+
+        async for attempt in self.config.retry.retrying(sleep=self._sleep, before_sleep=on_retry):
+            with attempt:
+                if before is not None:
+                    before()
+                await self._limiter.acquire(call.estimate)
+                try:
+                    answer = await call.make()
+                except (ProviderError, ModelOutputError) as exc:
+                    self._limiter.settle(estimated_tokens=call.estimate, actual_tokens=0)
+                    raise self._failure(exc) from exc
+                self._rejected_in_a_row = 0
+                return answer
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _failure(self, exc: ProviderError | ModelOutputError) -> Exception:
+        """What a failed attempt means: retry it, fail its job, or stop the batch (halting the engine first,
+        so the tasks waiting for a slot send nothing more)."""
+        fault = classify(exc)
+        if fault is None:
+            return PermanentFailure(str(exc))
+        if fault.kind == "bad_request":
+            # This job's request (too long for the model, say): its failure, unless every request is rejected alike.
+            self._rejected_in_a_row += 1
+            if self._rejected_in_a_row < REJECTED_IN_A_ROW:
+                return PermanentFailure(f"the model server rejected the request: {fault.message}")
+            self.engine.halt()
+            return ProviderError(
+                f"the model server rejected {self._rejected_in_a_row} requests in a row: {fault.message}"
+            )
+        if not fault.retryable:
+            self.engine.halt()
+            return ProviderError(f"the model server refused the request: {fault.message}")
+        if fault.kind == "rate_limited" and fault.retry_after:
+            self._limiter.pause(min(fault.retry_after, self.config.retry.max_retry_after))
+        return TransientFault(fault)
+
+    def _account(self, stats: CallStats, estimate: int) -> None:
+        self.counters.calls += stats.calls
+        self.counters.prompt_tokens += stats.prompt_tokens
+        self.counters.completion_tokens += stats.completion_tokens
+        self._limiter.settle(
+            estimated_tokens=estimate,
+            actual_tokens=stats.prompt_tokens + stats.completion_tokens,
+            extra_requests=stats.calls - 1,
+        )
+
+    def _gave_up(self, exc: TransientFault) -> str:
+        return f"gave up after {self.config.retry.attempts} attempt(s): {exc.fault.message}"
+
+    # -- jobs --------------------------------------------------------------------------------
+    async def _summarize(self, item: WorkItem) -> None:
+        from summarizer.schemas import ArticleSummary
+        from summarizer.segment import Article, segment
+
+        article = Article(id=f"a{item.article_id}", doc=item.document, sentences=tuple(segment(item.document.text)))
+        call = self.engine.summary(article)
+        status, error, kind, result = "failed", None, None, None
+        stats: dict[str, Any] = {}
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+
+        try:
+            summary: ArticleSummary = await self._attempts(call, before=attempt)
+        except TransientFault as exc:
+            error, kind = self._gave_up(exc), "transient"
+        except PermanentFailure as exc:
+            error, kind = str(exc), "permanent"
+        else:
+            self._account(summary.stats, call.estimate)
+            stats = summary.stats.model_dump()
+            if summary.status == "ok":
+                status, result = "done", summary.model_dump_json()
+            else:
+                error, kind = summary.error or "no usable answer", "permanent"
+        spans = sentence_spans(article.sentences)
+
+        def write(wait: bool) -> bool:
+            return self.store.finish_summary(
+                item.summary_id,
+                status=status,
+                result=result,
+                error=error,
+                error_kind=kind,
+                stats=stats,
+                run_id=self.run_id,
+                article_id=item.article_id,
+                sentences=spans,
+                attempts=attempts,
+                wait=wait,
+            )
+
+        recorded = await self._write(write)
+        if recorded and status == "done":
+            self.counters.summarized += 1
+        elif recorded:
+            self.counters.failed += 1
+            log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
+            self._notify("failure")
+        if self.on_finished is not None:
+            self.on_finished(item)
+        self._notify("article")
+
+    async def _brief(self, job: BriefJob) -> None:
+        from summarizer.brief import BriefParts
+
+        rows = {
+            int(r["id"]): r
+            for r in self.store.event_members(job.event_id, model=self.model, prompt_version=self.prompt_version)
+        }
+        call = self.engine.brief([rows[i] for i in job.members if i in rows and rows[i]["summary"]])
+        kind: str | None = None
+        try:
+            parts: BriefParts = await self._attempts(call)
+        except TransientFault as exc:
+            parts, kind = BriefParts(error=self._gave_up(exc)), "transient"
+        except PermanentFailure as exc:
+            parts, kind = BriefParts(error=str(exc)), "permanent"
+        else:
+            self._account(parts.stats, call.estimate)
+            kind = "permanent" if parts.error else None
+        result = None if parts.error else parts.model_dump_json()
+
+        def write(wait: bool) -> bool:
+            return self.store.save_brief(
+                job.event_id,
+                model=self.model,
+                prompt_version=self.prompt_version,
+                members=list(job.members),
+                digest=job.digest,
+                status="failed" if parts.error else "done",
+                error=parts.error,
+                error_kind=kind,
+                result=result,
+                stats=parts.stats.model_dump(),
+                run_id=self.run_id,
+                wait=wait,
+            )
+
+        recorded = await self._write(write)
+        if recorded and not parts.error:
+            self.counters.briefs += 1
+        elif recorded:
+            self.counters.briefs_failed += 1
+            log.info("event %d brief: %s", job.event_id, parts.error)
+        if self.on_finished is not None:
+            self.on_finished(job)
+        self._notify("brief")
+
+    async def _write(self, write: Callable[[bool], bool]) -> bool:
+        """``write(wait)``, a result's transaction, from the event loop: while another connection (the
+        other workers, the ingest) holds the store's lock, this loop goes on with other answers and tries
+        again every BUSY_POLL or so, rather than sleeping in the store with every answer waiting on it.
+        Past BUSY_TIMEOUT it waits, and fails, as any write does. Cancelled meanwhile (Ctrl-C, SIGTERM,
+        another task's refusal), it stores the answer it holds before it stops: the answer is paid for."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    return write(False)
+                except LockBusy:
+                    await asyncio.sleep(BUSY_POLL)
+        except asyncio.CancelledError:
+            write(True)
+            raise
+        return write(True)

@@ -1,0 +1,77 @@
+"""The store's rows as the pipeline's objects (documents, articles with their sentence maps, pending work),
+and the time formats the store writes and reads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from summarizer.load import Document
+
+if TYPE_CHECKING:  # the segmenter (pysbd) is imported where an article is segmented
+    from summarizer.segment import Article, Sentence
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A pending summary: the row to finish and the article to summarise."""
+
+    summary_id: int
+    article_id: int
+    attempts: int
+    document: Document
+    event_id: int | None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_time(value: str | None) -> float | None:
+    """Epoch seconds of an ISO date or datetime (naive means UTC); None if missing or unreadable."""
+    if value:
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.timestamp()
+    return None
+
+
+def document_of(row: sqlite3.Row) -> Document:
+    return Document(
+        title=row["title"],
+        text=row["body"],
+        origin=row["origin"],
+        url=row["url"],
+        source=row["source"],
+        published=row["published"],
+    )
+
+
+def sentence_spans(sentences: tuple[Sentence, ...]) -> str:
+    """An article's sentence map as stored with it: JSON ``[[start, end, citable], ...]``."""
+    return json.dumps([[s.start, s.end, int(s.citable)] for s in sentences])
+
+
+def article_of(row: sqlite3.Row) -> Article:
+    """The stored article with its sentence map (as segmented when it was summarised, else segmented now)."""
+    from summarizer.segment import Article, Sentence, segment
+
+    doc = document_of(row)
+    if row["sentences"]:
+        spans = json.loads(row["sentences"])
+        sentences = tuple(
+            Sentence(id=f"s{i}", start=s, end=e, text=doc.text[s:e], citable=bool(c))
+            for i, (s, e, c) in enumerate(spans, start=1)
+        )
+    else:
+        sentences = tuple(segment(doc.text))
+    return Article(id=f"a{int(row['id'])}", doc=doc, sentences=sentences)

@@ -1,0 +1,174 @@
+"""Doing jobs in one process (``summarizer.batch.executing``): cancellation, results waiting for the store's lock."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from summarizer.ask import Settings
+from summarizer.batch import inbox
+from summarizer.batch.config import BatchConfig
+from summarizer.batch.engines import ExtractiveEngine, open_engine
+from summarizer.batch.executing import Executor
+from summarizer.batch.runner import Batch
+from summarizer.batch.store import Store
+from summarizer.providers import Provider, resolve
+from summarizer.templates import load_prompts
+from summarizer.transport import ThreadedTransport
+from tests.doubles.answers import answer
+from tests.doubles.server import Reply, ScriptedServer
+from tests.doubles.synthetic import synthetic_articles
+from tests.test_batch_runner import FAST_RETRY, rows, write_inbox
+
+
+def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One slot: one request held by the server, the next waiting for the slot. Cancelled (Ctrl-C, SIGTERM,
+    # another worker's refusal), the held one frees its slot as it is cancelled: the waiting one must not
+    # take it and go out. Which of the two cancellations the transport's thread sees first is a race, so
+    # the client is also checked to be halted (nothing more sent) once the cancelled batch returns.
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(4, seed=6))
+    clients: list[Any] = []
+    batch_client = Provider.batch_client
+    sent: list[dict[str, Any]] = []
+    complete = ThreadedTransport.complete
+
+    async def sending(self: ThreadedTransport, body: dict[str, Any]) -> Any:
+        sent.append(body)
+        return await complete(self, body)
+
+    monkeypatch.setattr(ThreadedTransport, "complete", sending)
+    monkeypatch.setattr(
+        Provider, "batch_client", lambda self, limit: clients.append(batch_client(self, limit)) or clients[-1]
+    )
+    with (
+        ScriptedServer(default=lambda r: Reply.tool(answer(r), delay=2.0)) as server,
+        Store(tmp_path / "b.db") as store,
+    ):
+        config = BatchConfig(retry=FAST_RETRY, concurrency=1)
+        batch = Batch(store, model="scripted", prompts=load_prompts(), settings=Settings(), config=config)
+        batch.start(inbox=str(feed))
+        batch.ingest().read(inbox.read([str(feed)]))
+        provider = resolve(base_url=server.base_url, model="scripted", timeout=10.0)
+
+        async def cancel_once_a_request_is_held() -> None:
+            engine = open_engine(provider, model="scripted", prompts=load_prompts(), settings=Settings(), concurrency=1)
+            executor = Executor(
+                store,
+                engine,
+                model=batch.model,
+                prompt_version=batch.prompt_version,
+                config=config,
+                run_id=batch.run_id,
+            )
+            for item in batch.planner.leftovers():
+                executor.submit(item)
+            running = asyncio.create_task(executor.run())
+            while not server.requests or len(sent) < 2:  # one held by the server, one handed to the transport
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.02)  # for the transport's thread to put it at the slot's gate
+            running.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running
+            await engine.close()
+            await asyncio.sleep(0.2)
+
+        asyncio.run(cancel_once_a_request_is_held())
+        assert len(server.requests) == 1
+    assert [client.halted for client in clients] == [True]
+    assert {r["status"] for r in rows(tmp_path / "b.db", "SELECT status FROM summaries")} == {"pending"}
+
+
+def _one_summary_to_finish(store: Store, tmp_path: Path) -> tuple[Executor, Callable[[bool], bool]]:
+    """An executor on ``store`` with one article ingested, and the write of its result, as a worker makes it."""
+    batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
+    run = batch.start(inbox="x")
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
+    queued = batch.ingest().chunk(list(inbox.read([str(feed)])))
+    (item,) = batch.planner.pending()
+    assert queued == [(item.summary_id, item.article_id)]
+
+    def finish(wait: bool) -> bool:
+        return store.finish_summary(
+            item.summary_id, status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
+            article_id=item.article_id, sentences=None, attempts=1, wait=wait,
+        )  # fmt: skip
+
+    executor = Executor(
+        store,
+        ExtractiveEngine(),
+        model=batch.model,
+        prompt_version=batch.prompt_version,
+        config=BatchConfig(),
+        run_id=run,
+    )
+    return executor, finish
+
+
+def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker stores each result while the other workers and the ingest write too. Waiting for the
+    # lock by sleeping would stop its event loop, and every answer waiting on it; here the loop must
+    # go on (it is what releases the lock), and the result is stored once it is free.
+    import summarizer.batch.connection as connection
+
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT", 2.0)  # a write that blocked the loop fails in 2 s
+    path = tmp_path / "b.db"
+    with Store(path) as store, Store(path) as other:
+        executor, finish = _one_summary_to_finish(store, tmp_path)
+
+        async def scenario() -> tuple[bool, int]:
+            ticks = 0
+            other.db.execute("BEGIN IMMEDIATE")  # another connection is writing
+
+            async def meanwhile() -> None:
+                nonlocal ticks
+                for _ in range(10):
+                    ticks += 1
+                    await asyncio.sleep(0.005)
+                other.db.execute("COMMIT")
+
+            other_work = asyncio.create_task(meanwhile())
+            recorded = await executor._write(finish)
+            await other_work
+            return recorded, ticks
+
+        assert asyncio.run(scenario()) == (True, 10)
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
+
+
+def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp_path: Path) -> None:
+    # Ctrl-C, SIGTERM or another task's refusal cancels every task; one waiting for the store's lock
+    # holds an answer already paid for: it is stored (waiting for the lock, as any write) before it stops.
+    import threading
+
+    path = tmp_path / "b.db"
+    with Store(path) as store:
+        executor, finish = _one_summary_to_finish(store, tmp_path)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:  # another process's connection, writing
+            with Store(path) as other, other.transaction():
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(5)
+
+        async def scenario() -> None:
+            task = asyncio.create_task(executor._write(finish))
+            await asyncio.sleep(0.05)  # it is waiting for the lock
+            assert not task.done()
+            threading.Timer(0.1, release.set).start()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(scenario())
+        holder.join(5)
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
