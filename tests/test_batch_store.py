@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 from summarizer.batch import BatchError
-from summarizer.batch.records import parse_time
 from summarizer.batch.schema import SCHEMA_VERSION
 from summarizer.batch.store import Store
 from summarizer.errors import StoreError
 from summarizer.load import Document
+from summarizer.times import parse_time
 
 
 def doc(n: int) -> Document:

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from summarizer.schemas import Brief
-from summarizer.schemas.updates import BriefDiff, BriefVersion
+from summarizer.schemas.updates import BriefDiff, BriefVersion, EventUpdates, Updates
 
 from summarizer import extractive
 from summarizer.errors import InputError
@@ -150,6 +150,9 @@ def test_hostile_article_text_is_inert_in_every_diff_format(tmp_path: Path) -> N
     html = render(d, "html")
     assert 'href="javascript' not in html and "<script>" not in html and "&lt;script&gt;" in html
     assert "{{ config }}" in html  # shown as text, never evaluated
+    label = "[bold]Toll[/bold] [link=javascript:alert(1)]x[/link]"  # an event label comes from article text
+    shown = render(Updates(store="s.db", events=[EventUpdates(event_id=1, label=label, versions=2, diff=d)]), "rich")
+    assert label in shown.replace("\n", "")  # printed as text, not read as rich markup
     md = render(d, "md")
     assert "<script>" not in md and "[Keldon](javascript:" not in md and "\\*\\*bold\\*\\*" in md
 

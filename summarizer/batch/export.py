@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from summarizer.batch import BatchError
-from summarizer.batch.engines import engine_of
-from summarizer.batch.records import article_of
 from summarizer.batch.store import Store
-from summarizer.brief import BriefParts, assemble
 from summarizer.markdown import code, md
 from summarizer.render import markdown_sections, md_claim
-from summarizer.schemas import ArticleSummary, Brief, RunInfo
+from summarizer.schemas import ArticleSummary, Brief
 
 
 def configuration(store: Store, model: str | None, prompt_version: str | None) -> tuple[str, str]:
@@ -77,41 +74,13 @@ def article_records(store: Store, model: str, prompt_version: str) -> Iterator[d
         }
 
 
-def event_brief(store: Store, event_id: int, model: str, prompt_version: str) -> Brief | None:
-    """The event's latest done brief as a full Brief, or None."""
-    row = store.query(
-        "SELECT b.*, r.provider FROM briefs b LEFT JOIN runs r ON r.id = b.run_id"
-        " WHERE b.event_id = ? AND b.model = ? AND b.prompt_version = ? AND b.status = 'done'"
-        " ORDER BY b.id DESC LIMIT 1",
-        (event_id, model, prompt_version),
-    )
-    if not row:
-        return None
-    brief = row[0]
-    members = set(json.loads(brief["members"]))
-    rows = [
-        r
-        for r in store.event_members(event_id, model=model, prompt_version=prompt_version)
-        if int(r["id"]) in members and r["summary"]
-    ]
-    articles = [article_of(r) for r in rows]
-    summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in rows]
-    run = RunInfo(
-        provider=brief["provider"] or "unknown",
-        model=model,
-        prompt_version=prompt_version,
-        engine=engine_of(model, prompt_version),
-    )
-    return assemble(articles, summaries, BriefParts.model_validate_json(brief["result"]), run)
-
-
 def event_records(store: Store, model: str, prompt_version: str, *, history: bool = False) -> Iterator[dict[str, Any]]:
     """One record per event with its latest brief; with ``history``, every version and what each changed."""
-    versions: dict[int, list[dict[str, Any]]] = {}
-    if history:
-        from summarizer.batch.history import histories
+    from summarizer.batch.history import briefs, histories, versions
 
-        versions = histories(store, model=model, prompt_version=prompt_version)
+    latest = {event: vs[-1] for event, vs in versions(store, model=model, prompt_version=prompt_version).items()}
+    full = briefs(store, latest.values(), model=model, prompt_version=prompt_version)
+    changes = histories(store, model=model, prompt_version=prompt_version) if history else {}
     members: dict[int, list[str]] = {}
     for row in store.query("SELECT id, event_id FROM articles WHERE event_id IS NOT NULL ORDER BY at, id"):
         members.setdefault(int(row["event_id"]), []).append(f"a{row['id']}")
@@ -119,7 +88,7 @@ def event_records(store: Store, model: str, prompt_version: str, *, history: boo
         event_id = int(event["id"])
         if event_id not in members:
             continue
-        brief = event_brief(store, event_id, model, prompt_version)
+        brief = full[latest[event_id].brief_id] if event_id in latest else None
         record = {
             "type": "event",
             "id": event_id,
@@ -132,7 +101,7 @@ def event_records(store: Store, model: str, prompt_version: str, *, history: boo
         if history:
             record["history"] = [
                 {**v, "changes": None if v["changes"] is None else v["changes"].model_dump(mode="json")}
-                for v in versions.get(event_id, [])
+                for v in changes.get(event_id, [])
             ]
         yield record
 

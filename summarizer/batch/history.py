@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from summarizer.batch import BatchError
+from summarizer.batch.engines import engine_of
 from summarizer.batch.records import article_of
 from summarizer.batch.store import Store
 from summarizer.errors import ConfigurationError
 from summarizer.schemas import ArticleSummary, Brief, RunInfo
 from summarizer.schemas.updates import BriefVersion, EventUpdates, Updates
+from summarizer.times import parse_datetime
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,13 @@ def briefs(store: Store, chosen: Iterable[Version], *, model: str, prompt_versio
             (model, prompt_version),
         )
     }
+    engine = engine_of(model, prompt_version)
     articles = {i: article_of(r) for i, r in rows.items()}
     summaries = {i: ArticleSummary.model_validate_json(r["summary"]) for i, r in rows.items()}
     out: dict[int, Brief] = {}
     for v in chosen:
         members = [m for m in v.members if m in rows]
-        run = RunInfo(provider=v.provider or "unknown", model=model, prompt_version=prompt_version)
+        run = RunInfo(provider=v.provider or "unknown", model=model, prompt_version=prompt_version, engine=engine)
         parts = BriefParts.model_validate_json(v.result)
         out[v.brief_id] = assemble([articles[m] for m in members], [summaries[m] for m in members], parts, run)
     return out
@@ -91,24 +94,23 @@ def briefs(store: Store, chosen: Iterable[Version], *, model: str, prompt_versio
 
 def parse_since(text: str) -> datetime:
     """An ISO time ("2026-03-02T18:00", UTC unless it says) or a relative one ("2 hours ago", "yesterday")."""
-    value = text.strip()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    parsed = parse_datetime(text)
+    if parsed is None:
         import dateparser
 
-        found = dateparser.parse(value, settings={"RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC"})
+        found = dateparser.parse(text.strip(), settings={"RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC"})
         if found is None:
             raise ConfigurationError(
                 f"--since: cannot read {text!r} as a time (try 2026-03-02T18:00 or '2 hours ago')"
             ) from None
         parsed = found
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed
 
 
 def _at(created_at: str) -> datetime:
-    parsed = datetime.fromisoformat(created_at)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parse_datetime(created_at)
+    assert parsed is not None, created_at  # the store writes every created_at with now_iso
+    return parsed
 
 
 def _baseline(

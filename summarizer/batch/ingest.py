@@ -19,8 +19,8 @@ from summarizer.batch import dedupe, events
 from summarizer.batch.config import BatchConfig, BatchProgress, Counters
 from summarizer.batch.grouping import Grouper
 from summarizer.batch.inbox import Item
-from summarizer.batch.records import parse_time
 from summarizer.batch.store import Store
+from summarizer.times import parse_time
 
 T = TypeVar("T")
 

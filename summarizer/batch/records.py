@@ -1,12 +1,10 @@
-"""The store's rows as the pipeline's objects (documents, articles with their sentence maps, pending work),
-and the time formats the store writes and reads."""
+"""The store's rows as the pipeline's objects (documents, articles with their sentence maps, pending work)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from summarizer.load import Document
@@ -24,25 +22,6 @@ class WorkItem:
     attempts: int
     document: Document
     event_id: int | None
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def parse_time(value: str | None) -> float | None:
-    """Epoch seconds of an ISO date or datetime (naive means UTC); None if missing or unreadable."""
-    if value:
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
-            return parsed.timestamp()
-    return None
 
 
 def document_of(row: sqlite3.Row) -> Document:

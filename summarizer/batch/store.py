@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from summarizer.batch.connection import Connection
-from summarizer.batch.records import WorkItem, document_of, now_iso, parse_time
+from summarizer.batch.records import WorkItem, document_of
 from summarizer.load import Document
+from summarizer.times import now_iso, parse_time
 
 _BRIEF_MADE = "(status = 'done' OR error_kind = 'permanent')"
 """A brief row that counts as made for its member set: done, or failed in a way a retry cannot fix."""

@@ -30,11 +30,11 @@ def diff_briefs(old: Brief, new: Brief, *, old_version: BriefVersion, new_versio
     """What changed from ``old`` to ``new`` (two briefs of one event, in that order)."""
     articles, before, after = _articles(old, new)
     figures, figure_discrepancies, old_figures, new_figures, same_figures = figure_changes(before, after)
-    same_others: list[int] = []
-    discrepancies = figure_discrepancies + _discrepancies(before, after, old_figures, new_figures, same_others)
+    others, same_others = _discrepancies(before, after, old_figures, new_figures)
+    discrepancies = figure_discrepancies + others
     timeline, same_dates = _timeline(before, after)
     claims, same_claims = _claims(before, after)
-    unchanged = {**same_claims, "timeline": same_dates, "discrepancies": same_figures + len(same_others)}
+    unchanged = {**same_claims, "timeline": same_dates, "discrepancies": same_figures + same_others}
     changed = any(a.status != "kept" for a in articles) or bool(figures or discrepancies or timeline or claims)
     return BriefDiff(
         old=old_version,
@@ -92,11 +92,12 @@ def _same_discrepancy(a: DiscrepancyOut, a_side: Side, b: DiscrepancyOut, b_side
 
 
 def _discrepancies(
-    before: Side, after: Side, old_figures: set[int], new_figures: set[int], unchanged: list[int]
-) -> list[DiscrepancyChange]:
-    """Every discrepancy but the figures (``figure_changes`` reads those as quantities); the indices of those
-    that did not change go to ``unchanged``."""
+    before: Side, after: Side, old_figures: set[int], new_figures: set[int]
+) -> tuple[list[DiscrepancyChange], int]:
+    """Every discrepancy but the figures (``figure_changes`` reads those as quantities): what changed, and how
+    many did not."""
     out: list[DiscrepancyChange] = []
+    same = 0
     matched_old: set[int] = set(old_figures)
     for j, d in enumerate(after.brief.discrepancies):
         if j in new_figures:
@@ -131,11 +132,11 @@ def _discrepancies(
                 )
             )
         else:
-            unchanged.append(j)
+            same += 1
     for i, o in enumerate(before.brief.discrepancies):
         if i not in matched_old:
             out.append(DiscrepancyChange(change="resolved", kind=o.kind, topic=o.topic, old=_renamed(o, before)))
-    return out
+    return out, same
 
 
 def _renamed(d: DiscrepancyOut, side: Side) -> DiscrepancyOut:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from summarizer.analysis import read_sentences
 from summarizer.analysis.figures import GENERIC_UNITS, same_count
@@ -22,6 +21,7 @@ from summarizer.load import Document
 from summarizer.schemas import ArticleOut, Citation, DiscrepancyOut, SideOut
 from summarizer.schemas.updates import DiscrepancyChange, FigureRevision, FigureValue
 from summarizer.segment import Article, Sentence
+from summarizer.times import parse_time
 from summarizer.updates.sides import SentenceKey, Side
 
 FIGURE_KINDS = frozenset({"figure"})
@@ -29,13 +29,7 @@ FIGURE_KINDS = frozenset({"figure"})
 
 def _when(published: str | None) -> float:
     """Publication time for ordering; undated sorts first (it cannot be shown to be the later report)."""
-    if published:
-        try:
-            parsed = datetime.fromisoformat(published.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return 0.0
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-    return 0.0
+    return parse_time(published) or 0.0
 
 
 # -- revisions: the analysis's reading of every article ------------------------------------------
@@ -50,10 +44,6 @@ class Reading:
     when: float
     order: int
     sha: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.info.ref.article_id, self.info.ref.sentence_id, self.quantity.words)
 
 
 def _articles(before: Side, after: Side) -> tuple[list[Article], dict[str, ArticleOut]]:
@@ -104,11 +94,7 @@ def _numeric(q: Quantity) -> bool:
 def _cite(r: Reading, by_id: dict[str, ArticleOut]) -> Citation:
     article = by_id[r.info.ref.article_id]
     s = next(s for s in article.sentences if s.id == r.info.ref.sentence_id)
-    return Citation(article_id=article_id_of(r), sentence_id=s.id, start=s.start, end=s.end, text=s.text)
-
-
-def article_id_of(r: Reading) -> str:
-    return r.info.ref.article_id
+    return Citation(article_id=r.info.article_id, sentence_id=s.id, start=s.start, end=s.end, text=s.text)
 
 
 def revisions(before: Side, after: Side) -> tuple[list[FigureRevision], set[SentenceKey]]:
@@ -142,8 +128,8 @@ def revisions(before: Side, after: Side) -> tuple[list[FigureRevision], set[Sent
         history = [
             FigureValue(
                 value=r.quantity.words,
-                article_id=article_id_of(r),
-                published=by_id[article_id_of(r)].published,
+                article_id=r.info.article_id,
+                published=by_id[r.info.article_id].published,
                 citations=[_cite(r, by_id)],
             )
             for r in count

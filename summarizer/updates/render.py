@@ -157,7 +157,7 @@ def _line(item: Item, indent: str = "") -> Text:
 
 
 def to_rich(diff: BriefDiff, *, title: str = "What changed") -> Group:
-    parts: list[object] = [Panel(Text(f"{describe(diff.old)}\n→ {describe(diff.new)}"), title=title, expand=True)]
+    parts: list[object] = [Panel(Text(f"{describe(diff.old)}\n→ {describe(diff.new)}"), title=Text(title), expand=True)]
     if not diff.changed:
         parts.append(Text("No changes.", style="bold"))
         return Group(*parts)  # type: ignore[arg-type]
