@@ -157,6 +157,14 @@ async def build_brief(
     parts = await _asked_brief(
         articles, summaries, client=client, model=model, prompts=prompts, settings=settings, cache=cache
     )
+    return analysed(parts, articles, summaries, settings)
+
+
+def analysed(
+    parts: BriefParts, articles: Sequence[Article], summaries: Sequence[ArticleSummary], settings: Settings
+) -> BriefParts:
+    """``parts`` with the cross-source analysis merged in (:func:`with_analysis`), trusting the model's reviews
+    unless it is copy mode's tiny one: what every brief across articles ships, the model's or not."""
     return with_analysis(parts, articles, [f for s in summaries for f in s.facts], trusted=not settings.copy_mode)
 
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
@@ -19,11 +19,9 @@ from summarizer.options import (
     prompts_from_args,
     provider_from_args,
     settings_from_args,
+    write_output,
 )
 from summarizer.settings import MAX_BYTES
-
-if TYPE_CHECKING:  # the model client libraries load only when a command needs them
-    pass
 
 log = logging.getLogger("summarizer")
 
@@ -119,11 +117,7 @@ def _emit_diff(saved: Any, brief: Any, args: argparse.Namespace, out: Console, e
 
     diff = since_saved(saved, args.since, brief)
     text = render(diff, args.format, console=out if args.output is None else None)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        err.print(f"wrote {args.output}", highlight=False)
-    elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    write_output(text, args.output, err)
     if not args.quiet:
         err.print(f"[dim]{'changes' if diff.changed else 'no changes'} since {args.since}[/]", highlight=False)
     return 0
@@ -133,11 +127,7 @@ def _emit(brief: Any, args: argparse.Namespace, out: Console, err: Console) -> i
     from summarizer import render
 
     text = render.render(brief, args.format, console=out if args.output is None else None)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        err.print(f"wrote {args.output}", highlight=False)
-    elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    write_output(text, args.output, err)
     if not args.quiet:
         s = brief.stats
         err.print(

@@ -4,6 +4,8 @@ they build: the provider, the settings, the prompt set. Parsing only; the comman
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -87,3 +89,13 @@ def notice_embedded(provider: Provider, err: Console) -> None:
     """Print the provider's notice, if it has one (the embedded model's: what a tiny model can do)."""
     if provider.notice:
         err.print(f"[yellow]note:[/] {provider.notice}", highlight=False, soft_wrap=True)
+
+
+def write_output(text: str, output: str | None, err: Console) -> None:
+    """A command's rendered output: to the ``--output`` file (saying so on stderr), else to standard output (a
+    rich rendering already printed to the console comes as "")."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", highlight=False)
+    elif text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")

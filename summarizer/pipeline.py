@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from summarizer.ask import ModelClient, Settings
-from summarizer.brief import BriefParts, assemble, build_brief, with_analysis
+from summarizer.brief import BriefParts, analysed, assemble, build_brief
 from summarizer.cache import ResponseCache
 from summarizer.errors import ModelOutputError, ProviderError
 from summarizer.load import MAX_BYTES, load
@@ -139,8 +139,7 @@ async def brief_articles(
                     cache=job.cache,
                 )
             except ProviderError as exc:  # the model failed: the analysis alone still makes a brief
-                facts = [f for s in summaries for f in s.facts]
-                parts = with_analysis(BriefParts(error=str(exc)), articles, facts, trusted=not job.settings.copy_mode)
+                parts = analysed(BriefParts(error=str(exc)), articles, summaries, job.settings)
             if parts.error:
                 log.warning("brief: %s", parts.error)
     finally:

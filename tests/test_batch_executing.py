@@ -172,3 +172,16 @@ def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp
         asyncio.run(scenario())
         holder.join(5)
     assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
+
+
+def test_a_feed_that_fails_fails_the_run_with_its_own_error(tmp_path: Path) -> None:
+    """A worker whose job feed breaks (a job line it cannot read) says why, not just that it stopped early."""
+    with Store(tmp_path / "batch.db") as store:
+        executor, _ = _one_summary_to_finish(store, tmp_path)
+
+        async def broken_feed() -> Any:
+            raise ValueError("job line 3 is not JSON")
+            yield  # an async generator, as the worker's feed is
+
+        with pytest.raises(ValueError, match="job line 3 is not JSON"):
+            asyncio.run(executor.run(broken_feed()))

@@ -346,6 +346,7 @@ def cmd_updates(args: argparse.Namespace, out: Console, err: Console) -> int:
     from summarizer.batch.history import updates
     from summarizer.batch.store import Store
     from summarizer.errors import ConfigurationError
+    from summarizer.options import write_output
     from summarizer.updates.render import render
 
     if args.version is not None and args.version < 1:
@@ -362,9 +363,5 @@ def cmd_updates(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     fmt = "rich" if args.format == "text" else args.format
     text = render(found, fmt, console=out if args.output is None else None)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        err.print(f"wrote {args.output}", highlight=False)
-    elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    write_output(text, args.output, err)
     return 0

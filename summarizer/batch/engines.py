@@ -8,13 +8,11 @@ imported when an engine is made: a run with nothing new never loads it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from summarizer.batch.config import EngineName
-from summarizer.batch.records import article_of
 
 if TYPE_CHECKING:
     from summarizer.ask import ModelClient
@@ -44,8 +42,8 @@ class Engine(Protocol):
         """Summarise a segmented article."""
         ...
 
-    def brief(self, members: Sequence[sqlite3.Row]) -> Call[BriefParts]:
-        """Brief an event's members: stored article rows with their summary (``summary``)."""
+    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
+        """Brief an event's members (segmented, as stored) from their summaries."""
         ...
 
     @property
@@ -68,7 +66,7 @@ def stored_as(engine: EngineName, model: str, prompts: PromptSet, settings: Sett
 
         info = run_info()
         return info.model, info.prompt_version
-    return model, prompts.label + ("+copy" if getattr(settings, "copy_mode", False) else "")
+    return model, prompts.label + ("+copy" if settings.copy_mode else "")
 
 
 def engine_of(model: str, prompt_version: str) -> EngineName:
@@ -125,12 +123,9 @@ class ModelEngine:
 
         return Call(estimate_tokens(summary_messages(article, self.prompts), self.settings.max_tokens), make)
 
-    def brief(self, members: Sequence[sqlite3.Row]) -> Call[BriefParts]:
+    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
         from summarizer.brief import build_brief
-        from summarizer.schemas import ArticleSummary
 
-        articles = [article_of(r) for r in members]  # with the sentence maps stored with their summaries
-        summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in members]
         facts = sum(len(f.text) + 16 for s in summaries for f in s.facts)
 
         async def make() -> BriefParts:
@@ -169,12 +164,8 @@ class ExtractiveEngine:
 
         return Call(0, make)
 
-    def brief(self, members: Sequence[sqlite3.Row]) -> Call[BriefParts]:
+    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
         from summarizer import extractive
-        from summarizer.schemas import ArticleSummary
-
-        articles = [article_of(r) for r in members]  # with the sentence maps stored with their summaries
-        summaries = [ArticleSummary.model_validate_json(r["summary"]) for r in members]
 
         async def make() -> BriefParts:
             return extractive.brief_parts(articles, summaries)

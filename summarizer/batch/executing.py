@@ -26,7 +26,7 @@ from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
 from summarizer.batch.engines import Call, Engine
 from summarizer.batch.limits import RateLimiter
 from summarizer.batch.planning import BriefJob
-from summarizer.batch.records import WorkItem, sentence_spans
+from summarizer.batch.records import WorkItem, members_of, sentence_spans
 from summarizer.batch.retry import TransientFault, classify
 from summarizer.batch.store import Store
 from summarizer.errors import ModelOutputError, ProviderError
@@ -124,7 +124,7 @@ class Executor:
         ticker = asyncio.create_task(self._tick())
         try:
             await asyncio.wait([joiner, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
+            for task in (joiner, *tasks):  # the feed's failure too (a job it could not read)
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
@@ -280,11 +280,8 @@ class Executor:
     async def _brief(self, job: BriefJob) -> None:
         from summarizer.brief import BriefParts
 
-        rows = {
-            int(r["id"]): r
-            for r in self.store.event_members(job.event_id, model=self.model, prompt_version=self.prompt_version)
-        }
-        call = self.engine.brief([rows[i] for i in job.members if i in rows and rows[i]["summary"]])
+        rows = self.store.members_with_summaries(job.members, model=self.model, prompt_version=self.prompt_version)
+        call = self.engine.brief(*members_of(rows))
         kind: str | None = None
         try:
             parts: BriefParts = await self._attempts(call)

@@ -15,10 +15,10 @@ from typing import Any
 
 from summarizer.batch import BatchError
 from summarizer.batch.engines import engine_of
-from summarizer.batch.records import article_of
+from summarizer.batch.records import members_of
 from summarizer.batch.store import Store
 from summarizer.errors import ConfigurationError
-from summarizer.schemas import ArticleSummary, Brief, RunInfo
+from summarizer.schemas import Brief, RunInfo
 from summarizer.schemas.updates import BriefVersion, EventUpdates, Updates
 from summarizer.times import parse_datetime
 
@@ -71,21 +71,15 @@ def briefs(store: Store, chosen: Iterable[Version], *, model: str, prompt_versio
 
     chosen = list(chosen)
     wanted = sorted({m for v in chosen for m in v.members})
-    rows = {
-        int(r["id"]): r
-        for r in store.select_in(
-            "SELECT a.*, s.result AS summary FROM articles a JOIN summaries s ON s.article_id = a.id"
-            " AND s.model = ? AND s.prompt_version = ? AND s.status = 'done' WHERE a.id IN ({marks})",
-            wanted,
-            (model, prompt_version),
-        )
-    }
+    rows = store.members_with_summaries(wanted, model=model, prompt_version=prompt_version)
     engine = engine_of(model, prompt_version)
-    articles = {i: article_of(r) for i, r in rows.items()}
-    summaries = {i: ArticleSummary.model_validate_json(r["summary"]) for i, r in rows.items()}
+    ids = [int(r["id"]) for r in rows]
+    read_articles, read_summaries = members_of(rows)
+    articles = dict(zip(ids, read_articles, strict=True))
+    summaries = dict(zip(ids, read_summaries, strict=True))
     out: dict[int, Brief] = {}
     for v in chosen:
-        members = [m for m in v.members if m in rows]
+        members = [m for m in v.members if m in articles]
         run = RunInfo(provider=v.provider or "unknown", model=model, prompt_version=prompt_version, engine=engine)
         parts = BriefParts.model_validate_json(v.result)
         out[v.brief_id] = assemble([articles[m] for m in members], [summaries[m] for m in members], parts, run)

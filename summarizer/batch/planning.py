@@ -20,16 +20,6 @@ class BriefJob:
     digest: str
 
 
-@dataclass
-class Plan:
-    summaries: list[WorkItem]
-    briefs: list[BriefJob]
-    """Events whose brief is stale and that have no member left to summarise in this run."""
-
-    def __bool__(self) -> bool:
-        return bool(self.summaries or self.briefs)
-
-
 def members_digest(members: Iterable[int]) -> str:
     return hashlib.sha256(json.dumps(sorted(members)).encode()).hexdigest()[:16]
 
@@ -53,13 +43,6 @@ class Planner:
     def pending(self, *, summary_ids: list[int] | None = None) -> list[WorkItem]:
         """Pending summaries of this model and prompts, with their articles (only ``summary_ids``)."""
         return self.store.pending(model=self.model, prompt_version=self.prompt_version, summary_ids=summary_ids)
-
-    def plan(self) -> Plan:
-        """Pending summaries (after re-queueing retryable failures) and the stale briefs of the events none
-        of them belongs to (the others are due once their members are finished: :class:`BriefsDue`)."""
-        work = self.leftovers()
-        waiting = {item.event_id for item in work if item.event_id is not None}
-        return Plan(summaries=work, briefs=self.stale_briefs(skip=waiting) if self.config.briefs else [])
 
     def brief_job(self, event_id: int) -> BriefJob | None:
         """The brief this event needs, if its summarised members changed since its last brief."""

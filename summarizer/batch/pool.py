@@ -365,8 +365,8 @@ def _worker_process(spec: WorkerSpec, jobs: int, reports: int, parent: int, held
 def _raise_for(errors: list[dict[str, Any]], codes: list[int]) -> None:
     """A worker's error, or the way one died, as the batch's."""
     for error in errors:
-        if error.get("provider"):
-            raise ProviderError(str(error["error"]))
+        if provider := error.get("provider"):
+            raise ProviderError(str(error["error"]), kind=provider["kind"], status=provider["status"])
     if reported := [error for error in errors if "error" in error]:
         raise BatchError(f"a batch worker failed: {reported[0]['error']}")
     if died := [code for code in codes if code != 0]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from summarizer.load import Document
 
 if TYPE_CHECKING:  # the segmenter (pysbd) is imported where an article is segmented
+    from summarizer.schemas import ArticleSummary
     from summarizer.segment import Article, Sentence
 
 
@@ -54,3 +56,11 @@ def article_of(row: sqlite3.Row) -> Article:
     else:
         sentences = tuple(segment(doc.text))
     return Article(id=f"a{int(row['id'])}", doc=doc, sentences=sentences)
+
+
+def members_of(rows: Sequence[sqlite3.Row]) -> tuple[list[Article], list[ArticleSummary]]:
+    """Stored articles with their summary (``summary``) as a brief's input: the articles with their sentence
+    maps, and the summaries."""
+    from summarizer.schemas import ArticleSummary
+
+    return [article_of(r) for r in rows], [ArticleSummary.model_validate_json(r["summary"]) for r in rows]

@@ -296,14 +296,21 @@ class Store(Connection):
         return cursor.rowcount == 1
 
     # -- briefs ----------------------------------------------------------------------------
-    def event_members(self, event_id: int, *, model: str, prompt_version: str) -> list[sqlite3.Row]:
-        """Canonical members of an event with their summary state for this model and prompt, oldest first."""
-        return self.db.execute(
-            "SELECT a.*, s.status AS summary_status, s.result AS summary FROM articles a"
-            " LEFT JOIN summaries s ON s.article_id = a.id AND s.model = ? AND s.prompt_version = ?"
-            " WHERE a.event_id = ? AND a.duplicate_of IS NULL ORDER BY a.at, a.id",
-            (model, prompt_version, event_id),
-        ).fetchall()
+    def members_with_summaries(
+        self, article_ids: Sequence[int], *, model: str, prompt_version: str
+    ) -> list[sqlite3.Row]:
+        """These articles with their done summary (``summary``) for this model and prompt, in the order given;
+        one without such a summary is left out."""
+        rows = {
+            int(r["id"]): r
+            for r in self.select_in(
+                "SELECT a.*, s.result AS summary FROM articles a JOIN summaries s ON s.article_id = a.id"
+                " AND s.model = ? AND s.prompt_version = ? AND s.status = 'done' WHERE a.id IN ({marks})",
+                list(article_ids),
+                (model, prompt_version),
+            )
+        }
+        return [rows[i] for i in article_ids if i in rows]
 
     def done_members(self, event_id: int, *, model: str, prompt_version: str) -> list[int]:
         """Ids of an event's canonical members summarised with this model and prompt, oldest first."""

@@ -78,7 +78,7 @@ def main(spec: WorkerSpec, jobs: int, reports: int, parent: int) -> int:
                 _run(spec, store, counters, reporter, jobs)
                 code = 0
             except ProviderError as exc:
-                reporter.send({"error": str(exc), "provider": True})
+                reporter.send({"error": str(exc), "provider": {"kind": exc.kind, "status": exc.status}})
             except (asyncio.CancelledError, KeyboardInterrupt):
                 code = 130
             except BaseException as exc:
