@@ -10,16 +10,15 @@ import time
 from collections.abc import Mapping
 from typing import Literal
 
-REFUSED = frozenset({401, 403, 404})
-"""HTTP statuses every further request would get too (the key, the model or the URL is refused, not the
-request): the batch's transport keeps them; a :class:`ProviderError` for one is ``refused``, which
-:func:`summarizer.ask.ask` raises even mid re-ask and the batch's retry policy stops on."""
-
 Failure = Literal[
     "rate_limited", "server_error", "timeout", "connection", "malformed", "bad_request", "auth", "not_found", "other"
 ]
 """What went wrong with a model request: 429; 5xx, 408 or 409; no answer in time; no connection; an answer
 body that is not JSON; another 4xx; 401 or 403 (the key); 404 (the model or URL); anything else."""
+
+
+REFUSING: frozenset[Failure] = frozenset({"auth", "not_found"})
+"""Failures every further request would share (the key, the model or the URL is refused, not the request)."""
 
 
 class SummarizerError(Exception):
@@ -70,9 +69,28 @@ class ProviderError(SummarizerError):
         """What the server said about it: the first line of its error message, if any."""
 
     @property
+    def retryable(self) -> bool:
+        """Another attempt may succeed: rate limited, a server error, no answer in time, no connection, or an
+        answer body that is not JSON."""
+        return self.kind in ("rate_limited", "server_error", "timeout", "connection", "malformed")
+
+    @property
+    def summary(self) -> str:
+        """The failure in a few words, as a batch records it for its article."""
+        if self.kind == "rate_limited":
+            return "HTTP 429 rate limited"
+        if self.kind == "server_error":
+            return f"HTTP {self.status} from the model server"
+        if self.kind in ("auth", "not_found", "bad_request"):
+            return f"HTTP {self.status}: {self.detail or self}"
+        if self.kind == "malformed":
+            return "malformed response body from the model server"
+        return str(self)  # no answer at all: the message says why (timed out, connection refused or dropped)
+
+    @property
     def refused(self) -> bool:
         """The key, model or URL is refused (401, 403, 404): every further request would be too."""
-        return self.kind in ("auth", "not_found")
+        return self.kind in REFUSING
 
     @property
     def unreachable(self) -> bool:

@@ -42,7 +42,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from summarizer import __version__
-from summarizer.errors import REFUSED, ConfigurationError
+from summarizer.errors import REFUSING, ConfigurationError, status_failure
 
 T = TypeVar("T")
 
@@ -205,7 +205,7 @@ class ThreadedTransport:
                 ) as response:
                     raw = await response.read()
                     status, headers = response.status, list(response.raw_headers)
-                    if status in REFUSED:
+                    if status_failure(status) in REFUSING:  # every further request would be refused too
                         self._refusal = (status, headers, raw)
             except asyncio.TimeoutError:
                 raise openai.APITimeoutError(request=self._request()) from None

@@ -9,8 +9,8 @@ import pytest
 from tenacity import RetryCallState
 
 from summarizer.ask import provider_error
-from summarizer.batch.retry import Fault, RetryPolicy, TransientFault, classify, parse_retry_after
-from summarizer.errors import ModelOutputError, ProviderError
+from summarizer.batch.retry import RetryPolicy, TransientFault, classify
+from summarizer.errors import ModelOutputError, ProviderError, parse_retry_after
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
 
@@ -47,19 +47,21 @@ def test_retry_after_in_seconds_milliseconds_and_http_dates() -> None:
         (openai.APITimeoutError(request=REQUEST), "timeout", True),
         (openai.APIConnectionError(request=REQUEST), "connection", True),
         (json.JSONDecodeError("Expecting value", "{", 1), "malformed", True),
-        (status_error(401), "refused", False),
-        (status_error(404), "refused", False),
+        (status_error(401), "auth", False),
+        (status_error(404), "not_found", False),
         (status_error(400), "bad_request", False),
     ],
 )
-def test_faults_are_found_on_the_cause_chain(error: BaseException, kind: str, retryable: bool) -> None:
-    fault = classify(wrapped(error))
-    assert fault is not None and (fault.kind, fault.retryable) == (kind, retryable)
+def test_each_failure_says_its_kind_and_whether_a_retry_can_help(
+    error: BaseException, kind: str, retryable: bool
+) -> None:
+    found = classify(wrapped(error))
+    assert found is not None and (found.kind, found.retryable) == (kind, retryable)
 
 
 def test_the_retry_after_header_travels_with_a_429() -> None:
-    fault = classify(wrapped(status_error(429, {"retry-after": "3"})))
-    assert fault is not None and fault.retry_after == 3.0
+    found = classify(wrapped(status_error(429, {"retry-after": "3"})))
+    assert found is not None and found.retry_after == 3.0
 
 
 def test_an_answer_problem_is_not_a_transport_fault() -> None:
@@ -75,13 +77,18 @@ def state_after(exc: BaseException, attempt: int) -> RetryCallState:
 
 def test_the_wait_honours_retry_after_up_to_a_cap() -> None:
     policy = RetryPolicy(initial=1.0, maximum=60.0, max_retry_after=30.0)
-    assert policy.wait(state_after(TransientFault(Fault("rate_limited", True, "429", retry_after=7.0)), 1)) == 7.0
-    assert policy.wait(state_after(TransientFault(Fault("rate_limited", True, "429", retry_after=900.0)), 1)) == 30.0
+    assert (
+        policy.wait(state_after(TransientFault(ProviderError("429", kind="rate_limited", retry_after=7.0)), 1)) == 7.0
+    )
+    assert (
+        policy.wait(state_after(TransientFault(ProviderError("429", kind="rate_limited", retry_after=900.0)), 1))
+        == 30.0
+    )
 
 
 def test_without_retry_after_the_wait_grows_exponentially_with_bounded_jitter() -> None:
     policy = RetryPolicy(initial=1.0, maximum=10.0, jitter=0.5)
-    fault = TransientFault(Fault("server_error", True, "500"))
+    fault = TransientFault(ProviderError("500", kind="server_error", status=500))
     for attempt, base in ((1, 1.0), (2, 2.0), (3, 4.0), (5, 10.0), (9, 10.0)):
         wait = policy.wait(state_after(fault, attempt))
         assert base <= wait <= base + 0.5 or wait == 10.0, (attempt, wait)
@@ -103,6 +110,6 @@ def test_the_policy_retries_transient_faults_only_and_reraises_the_last() -> Non
                     raise fail
         return calls
 
-    assert asyncio.run(attempt_until(TransientFault(Fault("timeout", True, "timed out")), 4)) == 4
+    assert asyncio.run(attempt_until(TransientFault(ProviderError("timed out", kind="timeout")), 4)) == 4
     assert sleeps == [0.5, 1.0, 2.0]
     assert asyncio.run(attempt_until(ValueError("not transient"), 4)) == 1

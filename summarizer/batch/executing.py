@@ -189,24 +189,32 @@ class Executor:
     def _failure(self, exc: ProviderError | ModelOutputError) -> Exception:
         """What a failed attempt means: retry it, fail its job, or stop the batch (halting the engine first,
         so the tasks waiting for a slot send nothing more)."""
-        fault = classify(exc)
-        if fault is None:
+        error = classify(exc)
+        if error is None:
             return PermanentFailure(str(exc))
-        if fault.kind == "bad_request":
+        if error.kind == "bad_request":
             # This job's request (too long for the model, say): its failure, unless every request is rejected alike.
             self._rejected_in_a_row += 1
             if self._rejected_in_a_row < REJECTED_IN_A_ROW:
-                return PermanentFailure(f"the model server rejected the request: {fault.message}")
+                return PermanentFailure(f"the model server rejected the request: {error.summary}")
             self.engine.halt()
             return ProviderError(
-                f"the model server rejected {self._rejected_in_a_row} requests in a row: {fault.message}"
+                f"the model server rejected {self._rejected_in_a_row} requests in a row: {error.summary}",
+                kind=error.kind,
+                status=error.status,
+                model=error.model,
             )
-        if not fault.retryable:
+        if not error.retryable:
             self.engine.halt()
-            return ProviderError(f"the model server refused the request: {fault.message}")
-        if fault.kind == "rate_limited" and fault.retry_after:
-            self._limiter.pause(min(fault.retry_after, self.config.retry.max_retry_after))
-        return TransientFault(fault)
+            return ProviderError(
+                f"the model server refused the request: {error.summary}",
+                kind=error.kind,
+                status=error.status,
+                model=error.model,
+            )
+        if error.kind == "rate_limited" and error.retry_after:
+            self._limiter.pause(min(error.retry_after, self.config.retry.max_retry_after))
+        return TransientFault(error)
 
     def _account(self, stats: CallStats, estimate: int) -> None:
         self.counters.calls += stats.calls
@@ -219,7 +227,7 @@ class Executor:
         )
 
     def _gave_up(self, exc: TransientFault) -> str:
-        return f"gave up after {self.config.retry.attempts} attempt(s): {exc.fault.message}"
+        return f"gave up after {self.config.retry.attempts} attempt(s): {exc.error.summary}"
 
     # -- jobs --------------------------------------------------------------------------------
     async def _summarize(self, item: WorkItem) -> None:

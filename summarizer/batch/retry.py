@@ -23,53 +23,13 @@ from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from summarizer.errors import ProviderError, parse_retry_after
-
-__all__ = ["Fault", "RetryPolicy", "TransientFault", "classify", "parse_retry_after"]
+from summarizer.errors import ProviderError
 
 
-@dataclass(frozen=True)
-class Fault:
-    """A classified model-call failure."""
-
-    kind: str
-    """rate_limited, server_error, timeout, connection, malformed, refused, bad_request."""
-    retryable: bool
-    message: str
-    retry_after: float | None = None
-
-
-_FAULTS: dict[str, tuple[str, bool]] = {
-    "rate_limited": ("rate_limited", True),
-    "server_error": ("server_error", True),
-    "timeout": ("timeout", True),
-    "connection": ("connection", True),
-    "malformed": ("malformed", True),
-    "auth": ("refused", False),
-    "not_found": ("refused", False),
-    "bad_request": ("bad_request", False),
-}
-"""ProviderError.kind -> the fault's kind and whether retrying can help."""
-
-
-def classify(exc: BaseException) -> Fault | None:
-    """The transport fault ``exc`` reports, if it is a :class:`ProviderError` for one."""
-    if not isinstance(exc, ProviderError) or exc.kind not in _FAULTS:
-        return None
-    kind, retryable = _FAULTS[exc.kind]
-    return Fault(kind, retryable, _message(exc, kind), exc.retry_after if retryable else None)
-
-
-def _message(exc: ProviderError, kind: str) -> str:
-    if kind == "rate_limited":
-        return "HTTP 429 rate limited"
-    if kind == "server_error":
-        return f"HTTP {exc.status} from the model server"
-    if kind in ("refused", "bad_request"):
-        return f"HTTP {exc.status}: {exc.detail or exc}"
-    if kind == "malformed":
-        return "malformed response body from the model server"
-    return str(exc)  # no answer at all: the error says why (timed out, connection refused or dropped)
+def classify(exc: BaseException) -> ProviderError | None:
+    """The model-call failure ``exc`` reports, when it is a :class:`ProviderError` whose fields say what it is
+    (its ``kind``, whether it is ``retryable``, its ``retry_after``); None for anything else."""
+    return exc if isinstance(exc, ProviderError) and exc.kind != "other" else None
 
 
 @dataclass(frozen=True)
@@ -88,9 +48,9 @@ class RetryPolicy:
     def wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None and outcome.failed else None
-        fault = getattr(exc, "fault", None)
-        if isinstance(fault, Fault) and fault.retry_after is not None:
-            return min(fault.retry_after, self.max_retry_after)
+        error = exc.error if isinstance(exc, TransientFault) else None
+        if error is not None and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
         backoff = min(self.maximum, self.initial * 2 ** max(state.attempt_number - 1, 0))
         return backoff + random.uniform(0, self.jitter)
 
@@ -112,8 +72,8 @@ class RetryPolicy:
 
 
 class TransientFault(Exception):
-    """Raised inside an attempt for a retryable fault, so tenacity retries it."""
+    """Raised inside an attempt for a retryable failure, so tenacity retries it."""
 
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(fault.message)
-        self.fault = fault
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.summary)
+        self.error = error
