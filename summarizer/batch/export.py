@@ -80,7 +80,7 @@ def event_records(store: Store, model: str, prompt_version: str, *, history: boo
 
     latest = {event: vs[-1] for event, vs in versions(store, model=model, prompt_version=prompt_version).items()}
     full = briefs(store, latest.values(), model=model, prompt_version=prompt_version)
-    changes = histories(store, model=model, prompt_version=prompt_version) if history else {}
+    changes = histories(store, model=model, prompt_version=prompt_version, built=full) if history else {}
     members: dict[int, list[str]] = {}
     for row in store.query("SELECT id, event_id FROM articles WHERE event_id IS NOT NULL ORDER BY at, id"):
         members.setdefault(int(row["event_id"]), []).append(f"a{row['id']}")

@@ -190,12 +190,17 @@ def _described(v: Version | None, brief: Brief, model: str, prompt_version: str)
     )
 
 
-def histories(store: Store, *, model: str, prompt_version: str) -> dict[int, list[dict[str, Any]]]:
-    """Each event's versions, oldest first, each with what it changed from the one before (``export --history``)."""
+def histories(
+    store: Store, *, model: str, prompt_version: str, built: dict[int, Brief] | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """Each event's versions, oldest first, each with what it changed from the one before (``export --history``).
+    ``built``: briefs the caller already has, by brief row id (not read again)."""
     from summarizer.updates import diff_briefs
 
     by_event = versions(store, model=model, prompt_version=prompt_version)
-    full = briefs(store, [v for vs in by_event.values() for v in vs], model=model, prompt_version=prompt_version)
+    built = built or {}
+    missing = [v for vs in by_event.values() for v in vs if v.brief_id not in built]
+    full = {**built, **briefs(store, missing, model=model, prompt_version=prompt_version)}
     out: dict[int, list[dict[str, Any]]] = {}
     for event, vs in by_event.items():
         records: list[dict[str, Any]] = []
