@@ -168,6 +168,14 @@ def mean_in_flight(trace: Path, start: float, end: float) -> float:
     return held / max(end - start, 1e-9)
 
 
+def edges(trace: Path, start: float, end: float) -> tuple[float, float]:
+    """Seconds from ``start`` to the first request the server received, and from its last answer to ``end``."""
+    pairs = [(a, b) for a, b in json.loads(trace.read_text()) if start <= a <= end]
+    if not pairs:
+        return 0.0, 0.0
+    return round(min(a for a, _ in pairs) - start, 3), round(end - max(b for _, b in pairs), 3)
+
+
 def busy_cpus(seconds: float = 1.0) -> float | None:
     """CPUs kept busy by other processes while this one sleeps (Linux /proc/stat), to flag a noisy machine."""
     try:
@@ -216,7 +224,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "server-trace.json"
         measure(args, Path(tmp), trace, results)
-        results["full"]["server_in_flight"] = round(mean_in_flight(trace, *results.pop("full_window")), 1)
+        window = results.pop("full_window")
+        results["full"]["server_in_flight"] = round(mean_in_flight(trace, *window), 1)
+        results["full"]["first_request_s"], results["full"]["after_last_answer_s"] = edges(trace, *window)
     report(args, results)
 
 
@@ -323,6 +333,8 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         + ", ".join(f"{w:.2f}" for w in full["walls_s"])
         + f" s: {full['ratio_range'][0]:.3f}-{full['ratio_range'][1]:.3f}x); "
         f"the server held {full['server_in_flight']:.1f} requests at once on average (of {args.concurrency});\n"
+        f"                 the first request reached it {full['first_request_s']:.2f} s into the run, and the run "
+        f"ended {full['after_last_answer_s']:.2f} s after its last answer;\n"
         f"                 as a command (`python -m summarizer batch`, a fresh store, interpreter start and "
         f"imports included): {full['command_s']:.2f} s\n"
         f"summaries only   {alone['wall_s']:.2f} s for {alone['calls']} calls (no event briefs); "

@@ -178,10 +178,10 @@ async def _asked_brief(
     settings: Settings,
     cache: ResponseCache | None = None,
 ) -> BriefParts:
-    from summarizer.analysis import analyse
+    from summarizer.analysis import analyse_yielding
 
     facts = [f for s in summaries for f in s.facts]
-    analysis = analyse(articles)
+    analysis = await analyse_yielding(articles)
     if not facts:
         return BriefParts(error="no grounded facts to build a brief from", analysis=analysis)
     grounding = BriefGrounding(facts)

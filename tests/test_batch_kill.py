@@ -20,7 +20,9 @@ from tests.doubles.synthetic import synthetic_articles
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start(feed: Path, store: Path, server: ScriptedServer, *extra: str) -> subprocess.Popen[str]:
+def start(
+    feed: Path | str, store: Path, server: ScriptedServer, *extra: str, stdin: int | None = None
+) -> subprocess.Popen[str]:
     command = [
         sys.executable, "-m", "summarizer", "batch", str(feed), "--store", str(store), "--base-url", server.base_url,
         "--model", "scripted", "--concurrency", "4", "--quiet", *extra,
@@ -28,6 +30,7 @@ def start(feed: Path, store: Path, server: ScriptedServer, *extra: str) -> subpr
     return subprocess.Popen(
         command,
         cwd=ROOT,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -128,20 +131,26 @@ def count(store: Path, sql: str) -> int:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="worker processes (and so reading while summarising) need Linux")
 def test_kill_9_while_the_inbox_is_still_being_read_then_resume(tmp_path: Path) -> None:
-    """With workers, summaries start while the parent still reads the inbox: a kill then leaves part
-    of the inbox unread, some of it summarised and no event briefed. The next run finishes it all."""
+    """With workers, summaries start while the parent still reads the inbox (here a pipe that has
+    delivered half of it): a kill then leaves the rest unread, some of it summarised and no event
+    briefed. The next run, from the whole file, finishes it all."""
     records = synthetic_articles(300, per_event=6, seed=17)
     titles = [r["title"] for r in records]
+    lines = [json.dumps(r) + "\n" for r in records]
     feed = tmp_path / "feed.jsonl"
-    feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    feed.write_text("".join(lines), encoding="utf-8")
     store = tmp_path / "batch.db"
     with ScriptedServer(default=responder(delay=0.05)) as server:
-        process = start(feed, store, server, "--workers", "2")
+        process = start("-", store, server, "--workers", "2", stdin=subprocess.PIPE)
+        assert process.stdin is not None
+        process.stdin.write("".join(lines[:150]))
+        process.stdin.flush()  # and left open: the parent waits for the rest of its inbox
         done = wait_for_done(process, store, 6)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+        process.stdin.close()
         stored = count(store, "SELECT COUNT(*) FROM articles")
-        assert stored < len(records), "the kill came after the inbox was read: nothing tested"
+        assert 0 < stored <= 150
         # Each article is placed in its event in the transaction that stores it: none is stored without one.
         assert count(store, "SELECT COUNT(*) FROM articles WHERE event_id IS NULL") == 0
         assert count(store, "SELECT COUNT(*) FROM briefs") == 0  # briefs wait for the whole inbox

@@ -153,16 +153,26 @@ def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
 
 
-def test_summaries_go_before_briefs(tmp_path: Path, valid_server: ScriptedServer) -> None:
-    """Nothing waits for a brief, and a brief waits for summaries: with one request at a time, every
-    summary waiting goes before the briefs that are ready."""
+def test_a_brief_goes_as_soon_as_its_event_is_summarised_not_after_every_summary(
+    tmp_path: Path, valid_server: ScriptedServer
+) -> None:
+    """Briefs go before waiting summaries: with one request at a time, the briefs ready at the start (events an
+    earlier run summarised) go first, and a new event's brief goes once its last member is summarised, while
+    the next event's summaries are still waiting, instead of all briefs waiting for the run's last summary."""
     records = synthetic_articles(12, per_event=3, seed=15)
     run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "1.jsonl", records[:6]))], valid_server, briefs=False)
     before = len(valid_server.requests)
     batch = run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "2.jsonl", records))], valid_server, concurrency=1)
-    kinds = ["brief" if is_brief_request(r) else "summary" for r in valid_server.requests[before:]]
+    asked = valid_server.requests[before:]
     assert batch.counters.briefs == 4  # the two events of the first run (never briefed) and the two new
-    assert kinds == ["summary"] * 6 + ["brief"] * 4
+    kinds = ["brief" if is_brief_request(r) else "summary" for r in asked]
+    assert kinds[:2] == ["brief", "brief"]
+    titles = [r["title"] for r in records]
+    summarised = [next(i for i, t in enumerate(titles) if t in user_text(r)) for r in asked if not is_brief_request(r)]
+    assert sorted(summarised) == list(range(6, 12))
+    third_brief = kinds.index("brief", 2)
+    done_before = {summarised[n] for n in range(kinds[:third_brief].count("summary"))}
+    assert {6, 7, 8} <= done_before and not {9, 10, 11} <= done_before  # event 3 briefed before event 4 is done
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -186,19 +186,34 @@ def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-_HINT = re.compile(
-    r"\d|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|day\b|tonight|tomorrow|week|month|year|earlier|later|before|after",
-    re.IGNORECASE,
-)
-"""Something every date expression contains: a sentence without any is not searched eight more times."""
+_MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_NEEDS: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "month_day": (False, _MONTH_PREFIXES),
+    "day_month": (False, _MONTH_PREFIXES),
+    "month_year": (False, _MONTH_PREFIXES),
+    "month": (False, _MONTH_PREFIXES),
+    "weekday": (False, ("day",)),
+    "word": (True, ("yesterday", "today", "tonight", "tomorrow", "week", "month", "year")),
+    "offset": (True, ("earlier", "later", "before", "after")),
+    "day_before": (True, ("day",)),
+    "year": (False, ("19", "20")),
+}
+"""Per finder: (lower-cased?, words one of which its every match holds): a sentence without any is not
+searched (a substring test costs a fraction of a pattern's search)."""
+_CASE_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
+"""The characters ``re.IGNORECASE`` matches to an ASCII letter (İ ı ſ K): with one, every finder searches."""
 
 
 def _matches(sentence: str) -> list[tuple[str, re.Match[str]]]:
     """Non-overlapping matches, the earlier pattern winning a tie ("Friday, January 21st" over "Friday")."""
     taken: list[tuple[str, re.Match[str]]] = []
-    if not _HINT.search(sentence):
-        return taken
+    lowered = sentence.lower()
+    folds = not _CASE_FOLDS.isdisjoint(sentence)
     for kind, pattern in _FINDERS:
+        lower, words = _NEEDS[kind]
+        text = lowered if lower else sentence
+        if not folds and not any(word in text for word in words):
+            continue
         for match in pattern.finditer(sentence):
             if not any(match.start() < m.end() and m.start() < match.end() for _, m in taken):
                 taken.append((kind, match))

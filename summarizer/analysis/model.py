@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from summarizer.analysis.dates import Resolution
 
 Kind = Literal["figure", "arithmetic", "date", "spelling", "name", "outcome", "attribution"]
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A sentence of an article: what every finding cites."""
+class Ref(NamedTuple):
+    """A sentence of an article: what every finding cites (a tuple: it is hashed and compared in every
+    detector's inner loop)."""
 
     article_id: str
     sentence_id: str

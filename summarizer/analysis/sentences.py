@@ -148,27 +148,22 @@ def merge_pairs(findings: Sequence[Finding]) -> list[Finding]:
     "about 140 (a1, a2) vs 160 (a3)" instead of two pairs telling the same disagreement twice."""
     out: list[Finding] = []
     merged: dict[int, list[Finding]] = {}
+    shared: dict[tuple[str, str, Ref, str], int] = {}  # (kind, unit, sentence, value) -> the first group holding it
     for f in findings:
         if f.kind not in PAIRWISE:
             out.append(f)
             continue
         unit = f.key.split(":")[1] if f.kind == "figure" else ""
-        points = {(r, side.value) for side in f.sides for r in side.refs}
-        at = next(
-            (
-                i
-                for i, group in merged.items()
-                if group[0].kind == f.kind
-                and (group[0].key.split(":")[1] if f.kind == "figure" else "") == unit
-                and points & {(r, side.value) for g in group for side in g.sides for r in side.refs}
-            ),
-            None,
-        )
+        points = [(f.kind, unit, r, side.value) for side in f.sides for r in side.refs]
+        at = min((shared[p] for p in points if p in shared), default=None)
         if at is None:
-            merged[len(out)] = [f]
+            at = len(out)
+            merged[at] = [f]
             out.append(f)
         else:
             merged[at].append(f)
+        for p in points:
+            shared[p] = min(shared.get(p, at), at)
     for i, group in merged.items():
         if len(group) > 1:
             out[i] = _merged(group)
@@ -195,5 +190,5 @@ def _merged(group: Sequence[Finding]) -> Finding:
 def folded_names(sentences: Sequence[SentenceInfo]) -> dict[str, frozenset[str]]:
     by_article: dict[str, set[str]] = {}
     for s in sentences:
-        by_article.setdefault(s.article_id, set()).update(name_key(n) for n in names(s.text))
+        by_article.setdefault(s.article_id, set()).update(s.names)
     return {k: frozenset(v) for k, v in by_article.items()}

@@ -1,8 +1,9 @@
 """Doing a batch's jobs in one process: an asyncio job queue, attempts, and each result's transaction.
 
 Jobs are summaries (a pending summary row) and briefs (an event's members). The queue hands out
-summaries first, each kind first come first served: a brief waits for summaries and nothing waits for
-a brief, so briefs fill the slots the last summaries leave. ``concurrency`` bounds the requests in
+briefs first, each kind first come first served: a brief is queued once its event's last member is
+finished, so its analysis and request go ahead while summaries are still in flight instead of all
+waiting for the last summary. ``concurrency`` bounds the requests in
 flight (the engine's client), not the tasks working the queue: there are half as many again, so
 segmenting the next article and validating, grounding and storing an answer never hold a request slot.
 
@@ -110,9 +111,9 @@ class Executor:
         self._rejected_in_a_row = 0
 
     def submit(self, job: Job) -> None:
-        """Queue a job: summaries before briefs, each kind first come first served."""
+        """Queue a job: briefs before summaries, each kind first come first served."""
         self._submitted += 1
-        self._queue.put_nowait((int(isinstance(job, BriefJob)), self._submitted, job))
+        self._queue.put_nowait((int(not isinstance(job, BriefJob)), self._submitted, job))
 
     async def run(self, feed: Feed | None = None) -> None:
         """Do the jobs submitted, those submitted meanwhile, and what ``feed`` brings until it ends; return when

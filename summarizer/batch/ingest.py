@@ -27,7 +27,7 @@ T = TypeVar("T")
 INGEST_CHUNK = 200
 """Inbox items per ingest transaction."""
 
-STREAM_CHUNK = 5
+STREAM_CHUNK = 16
 """Inbox items per ingest transaction while worker processes run: short, since their writes wait for each one."""
 
 

@@ -8,8 +8,11 @@ each with its share of the concurrency and of the rate limits, on its own connec
 - **The parent hands out the work as it becomes known** (:meth:`Pool.run`). It reads the inbox in
   short chunks (growing ones while nothing is being worked on) and sends each chunk's summaries to
   the least busy worker, so the first requests go out while the rest of the inbox is still being
-  read. Once every article is in (until then an event may still grow), an event's brief goes out
-  as soon as its last member is reported finished (:class:`~summarizer.batch.planning.BriefsDue`).
+  read. It reads on without waiting for the workers: once every article is in (until then an event
+  may still grow), an event's brief goes out as soon as its last member is reported finished
+  (:class:`~summarizer.batch.planning.BriefsDue`), and a worker takes briefs before its queued
+  summaries. So briefs, and the CPU their cross-source analysis takes, spread over the run instead
+  of all waiting for the inbox's last chunk.
 - **Workers start with the first work.** An inbox with nothing new forks nothing and does not
   start the provider (an embedded server, say).
 - **The parent owns the run.** Workers report their counters and the jobs they finished; the
@@ -55,10 +58,6 @@ if TYPE_CHECKING:
 
     from summarizer.batch.inbox import Item
     from summarizer.providers import Provider
-
-BACKLOG_PER_SLOT = 2
-"""While the workers have this many jobs per request slot handed out and not finished, the parent
-reads no further (see :meth:`Pool.keep_pace`)."""
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -136,7 +135,7 @@ class Pool:
                 self.summaries([(item.summary_id, item.article_id) for item in self.planner.leftovers()])
                 for chunk in paced_chunks(items, self.store, self.busy):
                     self.summaries(ingest.chunk(chunk))
-                    self.keep_pace()
+                    self.pump(0)  # hand out what is ready and read the reports, between two chunks
                 ingest.finish()
                 self.events_known()
                 self.drain()
@@ -187,15 +186,6 @@ class Pool:
         self.unfinished.discard(article_id)
         if self.due is not None and (job := self.due.finished(article_id)) is not None:
             self._brief(job)
-
-    def keep_pace(self) -> None:
-        """Between two steps of the parent's own work: hand out what is ready, read the reports, and
-        wait while the workers have plenty to do (on a machine with few CPUs, reading the inbox faster
-        than the workers can use it only takes CPU from them)."""
-        self.pump(0)
-        backlog = BACKLOG_PER_SLOT * self.spec.config.concurrency
-        while self.pool and sum(worker.open for worker in self._alive()) > backlog:
-            self.pump(REPORT_EVERY)
 
     def busy(self) -> bool:
         """Whether a worker has a job it has not reported finished."""

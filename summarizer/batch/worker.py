@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from summarizer.providers import Provider
     from summarizer.settings import Settings
     from summarizer.templates import PromptSet
+
+WARM_ANALYSIS_AFTER = 0.2
+"""Seconds after it starts that a worker loads the analysis (in a thread): once its first requests are out."""
 
 SWITCH_INTERVAL = 0.001
 """The GIL switch interval in a worker, seconds: the client's I/O thread waits up to this long for the
@@ -97,6 +101,10 @@ def _run(spec: WorkerSpec, store: Store, counters: Counters, reporter: Reporter,
         spec.provider, model=spec.model, prompts=spec.prompts, settings=spec.settings, concurrency=config.concurrency
     )
     engine.warm_up()  # as it starts, in parallel with the other workers, while the parent reads on
+    if config.briefs:
+        # The analysis's imports and date tables load while the first summaries wait for their answers, not in the
+        # first brief's way (nor in the first requests' way: WARM_ANALYSIS_AFTER).
+        threading.Thread(target=_warm_analysis, name="warm-analysis", daemon=True).start()
     gc.freeze()  # what the first calls built lives as long as the worker: the cycle collector skips it
     executor = Executor(
         store, engine, model=spec.model, prompt_version=spec.prompt_version, config=spec.config,
@@ -110,6 +118,13 @@ def _run(spec: WorkerSpec, store: Store, counters: Counters, reporter: Reporter,
             await engine.close()
 
     run_cancellable(work())
+
+
+def _warm_analysis() -> None:
+    time.sleep(WARM_ANALYSIS_AFTER)
+    from summarizer.analysis import warm
+
+    warm()
 
 
 async def _jobs(jobs: int, spec: WorkerSpec, store: Store, reporter: Reporter) -> AsyncIterator[Job]:
