@@ -160,11 +160,20 @@ async def build_brief(
     return analysed(parts, articles, summaries, settings)
 
 
+MODEL_BRIEF = "brief"
+"""Where a brief the model did not give is noted among the dropped claims."""
+
+
 def analysed(
     parts: BriefParts, articles: Sequence[Article], summaries: Sequence[ArticleSummary], settings: Settings
 ) -> BriefParts:
     """``parts`` with the cross-source analysis merged in (:func:`with_analysis`), trusting the model's reviews
-    unless it is copy mode's tiny one: what every brief across articles ships, the model's or not."""
+    unless it is copy mode's tiny one: what every brief across articles ships, the model's or not. A brief the
+    model did not give (``error``) says so in its dropped list, so every output shows it is the analysis alone."""
+    if parts.error and not any(d.where == MODEL_BRIEF for d in parts.dropped):
+        parts.dropped.append(
+            Dropped(where=MODEL_BRIEF, claim="the model's brief", reason=f"{parts.error}; this is the analysis alone")
+        )
     return with_analysis(parts, articles, [f for s in summaries for f in s.facts], trusted=not settings.copy_mode)
 
 

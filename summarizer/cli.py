@@ -15,7 +15,7 @@ from summarizer import __version__
 from summarizer.errors import InputError, SummarizerError
 from summarizer.options import (
     add_model_options,
-    notice_embedded,
+    print_notice,
     prompts_from_args,
     provider_from_args,
     settings_from_args,
@@ -92,7 +92,7 @@ def cmd_brief(args: argparse.Namespace, out: Console, err: Console, *, cross_art
             raise InputError(f"{args.inputs[0]} holds {len(articles)} articles; use 'summarizer brief' for several")
         display.total = len(articles)
         if provider is not None:
-            notice_embedded(provider, err)
+            print_notice(provider, err)
 
     try:
         brief = brief_sources(

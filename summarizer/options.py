@@ -85,7 +85,7 @@ def prompts_from_args(args: argparse.Namespace) -> PromptSet:
     return load_prompts(args.prompts)
 
 
-def notice_embedded(provider: Provider, err: Console) -> None:
+def print_notice(provider: Provider, err: Console) -> None:
     """Print the provider's notice, if it has one (the embedded model's: what a tiny model can do)."""
     if provider.notice:
         err.print(f"[yellow]note:[/] {provider.notice}", highlight=False, soft_wrap=True)

@@ -337,6 +337,28 @@ def test_an_unusable_answer_fails_for_good_without_transport_retries(tmp_path: P
     assert all(f["error_kind"] == "permanent" and "no usable answer" in f["error"] for f in failed)
 
 
+def test_a_brief_the_model_cannot_give_ships_the_analysis_alone_and_says_so(tmp_path: Path) -> None:
+    """As ``summarizer brief`` does: the event still gets a brief version (the cross-source analysis), noted."""
+    ferry = Path(__file__).resolve().parent.parent / "examples" / "ferry"
+
+    def reply(request: dict[str, Any]) -> Reply:
+        return Reply.tool("this is not JSON") if is_brief_request(request) else Reply.tool(answer(request))
+
+    with ScriptedServer(default=reply) as server:
+        batch = run_batch(tmp_path / "b.db", [str(ferry / "1"), str(ferry / "2")], server)
+    assert (batch.counters.summarized, batch.counters.briefs, batch.counters.briefs_failed) == (2, 1, 0)
+    (brief,) = rows(tmp_path / "b.db", "SELECT status, error, version, result FROM briefs")
+    assert (brief["status"], brief["version"]) == ("done", 1)
+    assert brief["error"] == f"no usable brief after {Settings().max_attempts} call(s)"
+    parts = json.loads(brief["result"])
+    assert parts["overview"] == []  # the model's own part
+    assert [(d["kind"], d["topic"]) for d in parts["discrepancies"]] == [
+        ("spelling", "Spelling of one name: Keldan / Keldon")
+    ]
+    notes = [d for d in parts["dropped"] if d["where"] == "brief"]
+    assert [n["reason"] for n in notes] == [f"{brief['error']}; this is the analysis alone"]
+
+
 def test_input_errors_are_recorded_and_the_rest_is_processed(tmp_path: Path, valid_server: ScriptedServer) -> None:
     feed = tmp_path / "feed.jsonl"
     feed.write_text(json.dumps(synthetic_articles(1, seed=8)[0]) + "\n{broken\n", encoding="utf-8")

@@ -208,7 +208,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from summarizer.batch.display import Display
     from summarizer.batch.runner import Batch
     from summarizer.batch.store import Store
-    from summarizer.options import notice_embedded, prompts_from_args, provider_from_args, settings_from_args
+    from summarizer.options import print_notice, prompts_from_args, provider_from_args, settings_from_args
     from summarizer.providers import Provider, running
     from summarizer.settings import Settings
 
@@ -230,7 +230,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
                     def ready() -> Provider:  # called once there is work: nothing new, nothing started
                         assert provider is not None
-                        notice_embedded(provider, err)
+                        print_notice(provider, err)
                         return stack.enter_context(running(replace(provider, model=model)))
 
                     batch.run(items, ready)

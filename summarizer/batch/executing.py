@@ -300,8 +300,10 @@ class Executor:
             parts, kind = BriefParts(error=str(exc)), "permanent"
         else:
             self._account(parts.stats, call.estimate)
-            kind = "permanent" if parts.error else None
-        result = None if parts.error else parts.model_dump_json()
+        failed = kind is not None
+        # A brief the model could not give still carries the analysis, and a note saying so (brief.analysed): it
+        # ships, as ``summarizer brief`` ships it.
+        result = None if failed else parts.model_dump_json()
 
         def write(wait: bool) -> bool:
             return self.store.save_brief(
@@ -310,7 +312,7 @@ class Executor:
                 prompt_version=self.prompt_version,
                 members=list(job.members),
                 digest=job.digest,
-                status="failed" if parts.error else "done",
+                status="failed" if failed else "done",
                 error=parts.error,
                 error_kind=kind,
                 result=result,
@@ -320,10 +322,11 @@ class Executor:
             )
 
         recorded = await self._write(write)
-        if recorded and not parts.error:
+        if recorded and not failed:
             self.counters.briefs += 1
         elif recorded:
             self.counters.briefs_failed += 1
+        if recorded and parts.error:
             log.info("event %d brief: %s", job.event_id, parts.error)
         if self.on_finished is not None:
             self.on_finished(job)

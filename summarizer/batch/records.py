@@ -21,7 +21,6 @@ class WorkItem:
 
     summary_id: int
     article_id: int
-    attempts: int
     document: Document
     event_id: int | None
 

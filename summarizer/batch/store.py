@@ -224,7 +224,7 @@ class Store(Connection):
     ) -> list[WorkItem]:
         """Pending summaries with their articles, in article order (only ``summary_ids``)."""
         query = (
-            "SELECT s.id AS sid, s.attempts, a.* FROM summaries s JOIN articles a ON a.id = s.article_id"
+            "SELECT s.id AS sid, a.* FROM summaries s JOIN articles a ON a.id = s.article_id"
             " WHERE s.model = ? AND s.prompt_version = ? AND s.status = 'pending'"
         )
         if summary_ids is None:
@@ -238,7 +238,6 @@ class Store(Connection):
             WorkItem(
                 summary_id=int(r["sid"]),
                 article_id=int(r["id"]),
-                attempts=int(r["attempts"]),
                 document=document_of(r),
                 event_id=None if r["event_id"] is None else int(r["event_id"]),
             )

@@ -168,7 +168,7 @@ class _Display:
 
 def _llm_runs(args: argparse.Namespace, cases: list[LoadedCase], err: Console) -> list[RunOutcome]:
     from summarizer.evaluate.run import run_llm
-    from summarizer.options import notice_embedded, provider_from_args, settings_from_args
+    from summarizer.options import print_notice, provider_from_args, settings_from_args
     from summarizer.providers import running
     from summarizer.templates import load_prompts
 
@@ -182,7 +182,7 @@ def _llm_runs(args: argparse.Namespace, cases: list[LoadedCase], err: Console) -
     if args.concurrency < 1:
         raise ConfigurationError("--concurrency must be at least 1")
     cache = _cache(args)
-    notice_embedded(provider, err)
+    print_notice(provider, err)
     articles = sum(len(c.articles) for c in cases) * args.repeat * len(prompt_sets)
     outcomes = []
     try:
