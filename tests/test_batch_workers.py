@@ -227,3 +227,43 @@ def test_a_worker_reports_the_jobs_it_finished_together_and_soon() -> None:
     os.close(write_end)
     assert [line["finished"] for line in lines(read_end)] == [[["summary", 9]]]
     os.close(read_end)
+
+
+def test_a_summary_handed_out_by_id_reads_its_article_when_it_starts_and_one_done_meanwhile_is_skipped(
+    tmp_path: Path,
+) -> None:
+    """A worker holds handed-out summaries as IDs (an inbox handed out at once is not held as texts): each
+    article is read from the store when its summary starts, and a summary no longer pending is finished
+    at once, without a second summary."""
+    from summarizer.batch.engines import ExtractiveEngine
+    from summarizer.batch.executing import Executor, run_cancellable
+    from summarizer.batch.records import SummaryJob
+
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(3, seed=23))
+    config = BatchConfig(engine="extractive", workers=1)
+    with Store(tmp_path / "b.db") as store:
+        store.lock()
+        batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=config)
+        run_id = batch.start(inbox=str(feed))
+        batch.ingest().read(inbox.read([str(feed)]))
+        pending = batch.planner.pending()
+        assert len(pending) == 3
+        done_meanwhile = pending[0]
+        assert store.finish_summary(
+            done_meanwhile.summary_id, status="done", result="{}", error=None, error_kind=None, stats={},
+            run_id=run_id, article_id=done_meanwhile.article_id, sentences=None, attempts=1,
+        )  # fmt: skip
+        finished: list[Any] = []
+        executor = Executor(
+            store, ExtractiveEngine(), model=batch.model, prompt_version=batch.prompt_version, config=config,
+            run_id=run_id, on_finished=finished.append,
+        )  # fmt: skip
+        for item in pending:
+            executor.submit(SummaryJob(item.summary_id))
+        run_cancellable(executor.run())
+        results = dict(store.query("SELECT id, result FROM summaries"))
+    assert finished[0] == SummaryJob(done_meanwhile.summary_id)
+    assert sorted(job.summary_id for job in finished[1:]) == [p.summary_id for p in pending[1:]]
+    assert results[done_meanwhile.summary_id] == "{}"  # not summarised again
+    for item in pending[1:]:
+        assert json.loads(results[item.summary_id])["article_id"] == f"a{item.article_id}"

@@ -27,7 +27,7 @@ from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
 from summarizer.batch.engines import Call, Engine
 from summarizer.batch.limits import RateLimiter
 from summarizer.batch.planning import BriefJob
-from summarizer.batch.records import WorkItem, members_of, sentence_spans
+from summarizer.batch.records import SummaryJob, WorkItem, members_of, sentence_spans
 from summarizer.batch.retry import TransientFault, classify
 from summarizer.batch.store import Store
 from summarizer.errors import ModelOutputError, ProviderError
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Job = WorkItem | BriefJob
+Job = WorkItem | SummaryJob | BriefJob
 Feed = AsyncIterator[Job]
 """Jobs that arrive while the executor runs (a worker process's, from its parent)."""
 
@@ -159,6 +159,8 @@ class Executor:
             try:
                 if isinstance(job, BriefJob):
                     await self._brief(job)
+                elif isinstance(job, SummaryJob):
+                    await self._summarize_pending(job)
                 else:
                     await self._summarize(job)
             finally:
@@ -231,6 +233,15 @@ class Executor:
         return f"gave up after {self.config.retry.attempts} attempt(s): {exc.error.summary}"
 
     # -- jobs --------------------------------------------------------------------------------
+    async def _summarize_pending(self, job: SummaryJob) -> None:
+        """A summary handed out by its ID, its article read now. One no longer pending (nothing else should have
+        done it, but the store is the judge) is finished at once, so whoever handed it out does not wait for it."""
+        work = self.store.pending(model=self.model, prompt_version=self.prompt_version, summary_ids=[job.summary_id])
+        if work:
+            await self._summarize(work[0])
+        elif self.on_finished is not None:
+            self.on_finished(job)
+
     async def _summarize(self, item: WorkItem) -> None:
         from summarizer.schemas import ArticleSummary
         from summarizer.segment import Article, segment

@@ -25,6 +25,14 @@ class WorkItem:
     event_id: int | None
 
 
+@dataclass(frozen=True)
+class SummaryJob:
+    """A pending summary known by its ID: a worker reads its article when it starts on it, so an inbox handed
+    out at once is held as IDs, not as texts."""
+
+    summary_id: int
+
+
 def document_of(row: sqlite3.Row) -> Document:
     return Document(
         title=row["title"],

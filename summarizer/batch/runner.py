@@ -26,7 +26,7 @@ from summarizer.batch.engines import open_engine, stored_as
 from summarizer.batch.executing import Executor, Job, run_cancellable
 from summarizer.batch.inbox import Item
 from summarizer.batch.ingest import Ingest
-from summarizer.batch.planning import BriefJob, BriefsDue, Planner
+from summarizer.batch.planning import BriefsDue, Planner
 from summarizer.batch.records import WorkItem
 from summarizer.batch.store import Store
 from summarizer.batch.worker import WorkerSpec
@@ -151,7 +151,7 @@ class Batch:
             concurrency=self.config.concurrency,
         )  # fmt: skip
 
-        def finished(job: WorkItem | BriefJob) -> None:
+        def finished(job: Job) -> None:
             if isinstance(job, WorkItem) and (brief := due.finished(job.article_id)) is not None:
                 self.counters.briefs_queued += 1
                 executor.submit(brief)

@@ -25,6 +25,7 @@ from summarizer.batch.config import REPORT_EVERY, BatchConfig, Counters
 from summarizer.batch.engines import open_engine
 from summarizer.batch.executing import Executor, Job, run_cancellable
 from summarizer.batch.planning import BriefJob
+from summarizer.batch.records import SummaryJob
 from summarizer.batch.store import Store
 from summarizer.errors import ProviderError
 
@@ -113,7 +114,7 @@ def _run(spec: WorkerSpec, store: Store, counters: Counters, reporter: Reporter,
 
     async def work() -> None:
         try:
-            await executor.run(_jobs(jobs, spec, store, reporter))
+            await executor.run(_jobs(jobs))
         finally:
             await engine.close()
 
@@ -127,11 +128,8 @@ def _warm_analysis() -> None:
     warm()
 
 
-async def _jobs(jobs: int, spec: WorkerSpec, store: Store, reporter: Reporter) -> AsyncIterator[Job]:
-    """The jobs the parent sends on the pipe ``jobs``, one JSON line each, until it closes the pipe.
-
-    A summary that is no longer pending (nothing else should have done it, but the store is the
-    judge) is reported finished at once, so the parent never waits for it."""
+async def _jobs(jobs: int) -> AsyncIterator[Job]:
+    """The jobs the parent sends on the pipe ``jobs``, one JSON line each, until it closes the pipe."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 24)
     transport, _ = await loop.connect_read_pipe(
@@ -140,13 +138,8 @@ async def _jobs(jobs: int, spec: WorkerSpec, store: Store, reporter: Reporter) -
     try:
         while line := await reader.readline():
             message = json.loads(line)
-            if "summaries" in message:
-                wanted = [int(i) for i in message["summaries"]]
-                work = store.pending(model=spec.model, prompt_version=spec.prompt_version, summary_ids=wanted)
-                found = {item.summary_id for item in work}
-                reporter.finished.extend(("summary", i) for i in wanted if i not in found)
-                for item in work:
-                    yield item
+            for summary_id in message.get("summaries", ()):
+                yield SummaryJob(int(summary_id))
             if "brief" in message:
                 brief = message["brief"]
                 yield BriefJob(int(brief["event_id"]), tuple(int(m) for m in brief["members"]), str(brief["digest"]))
