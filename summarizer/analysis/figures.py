@@ -1,4 +1,5 @@
-"""Discrepancies of figures: the same thing counted differently, and a total its own parts contradict.
+"""Discrepancies of figures: the same thing counted differently, by two articles or twice by one, and a total its
+own parts contradict.
 
 Two figures are compared only when they count the same unit about the same subject and cannot both be right
 once qualifiers are allowed for; a later report may revise an earlier count, and the finding says so.
@@ -167,3 +168,138 @@ def arithmetic_findings(by_article: dict[str, list[SentenceInfo]]) -> list[Findi
                         Finding("arithmetic", topic, sides, f"{total_sentence.ref.article_id} contradicts itself", key)
                     )
     return found
+
+
+NOT_RESTATED_UNITS = GENERIC_UNITS | {"dollars", "votes", "age"}
+"""Units an article gives for several items or sides as a matter of course: two values are two things, not one."""
+
+
+RESTATED_RATIO = 3
+"""Two counts of one thing further apart than this are a part and its whole, not one count told twice."""
+
+
+FIGURE_REACH = 50
+"""Characters around a figure within which a word makes it a part, an addition, a rate or not an actual count."""
+
+
+_DEVELOPING = re.compile(
+    r"\b(?:rose|risen|rising|rises|climb\w*|increas\w*|decreas\w*|grew|grown|jump\w*|fell|dropped|reached|"
+    r"revis\w*|updat\w*|initial\w*|original\w*|at first|earlier|later|previous\w*|had been|so far|by then|now|"
+    r"latest|toll|since|until)\b",
+    re.I,
+)
+"""Words that tell of a count changing over time: two values may be two moments of it."""
+_NEAR_FIGURE = re.compile(
+    r"\b(?:among|including|included|of them|of whom|of those|out of|in all|total\w*|altogether|overall|half|most|"
+    r"majority"  # a part of a total, or the total of parts
+    r"|another|additional|extra|further|new|other|second|third|separate"  # an addition or another group
+    r"|need\w*|expect\w*|would|could|might|may|can|plan\w*|hope\w*|target\w*|goal|want\w*|capacity|licensed|"
+    r"allowed|maximum|not|no|never|\w+n[’']t"  # a plan, a limit or a denial, not a count
+    r"|per|each|every|daily|weekly|monthly|annual\w*|a (?:day|week|month|year))\b",  # a rate
+    re.I,
+)
+_ROLE = re.compile(
+    r"\b(?:rescued|saved|survived|missing|unaccounted|evacuated|arrested|detained|released|freed|escaped|captured|"
+    r"charged|convicted|killed|died|dead|injured|wounded|hurt|treated|hospitali[sz]ed|recovered|found|identified|"
+    r"displaced|stranded|trapped|infected|tested|fired|hired|deployed)\b",
+    re.I,
+)
+"""What befell the counted people or things: "140 passengers rescued" and "160 passengers" are two counts."""
+
+
+Counted = tuple[SentenceInfo, Quantity]
+
+
+def self_figure_findings(by_article: dict[str, list[SentenceInfo]]) -> list[Finding]:
+    """One article counting one thing twice, in two sentences, with values no qualifier reconciles."""
+    found: list[Finding] = []
+    for infos in by_article.values():
+        for unit, ((a, qa), (b, qb)) in _counted_twice(infos).items():
+            if _restated(a, qa, b, qb):
+                found.append(_self_finding(unit, a, qa, b, qb))
+    return found
+
+
+def _counted_twice(infos: Sequence[SentenceInfo]) -> dict[str, tuple[Counted, Counted]]:
+    """Units the article counts exactly twice, in two sentences: one count told twice, not a list of counts."""
+    by_unit: dict[str, list[Counted]] = {}
+    for info in infos:
+        for quantity in info.quantities:
+            if quantity.unit not in NOT_RESTATED_UNITS:
+                by_unit.setdefault(quantity.unit, []).append((info, quantity))
+    return {
+        unit: (pair[0], pair[1])
+        for unit, pair in by_unit.items()
+        if len(pair) == 2 and pair[0][0].ref != pair[1][0].ref
+    }
+
+
+def _restated(a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity) -> bool:
+    """Two counts of one thing that cannot both hold: one is approximate, the ranges miss, and nothing says they
+    are two things (a part, an addition, a plan, a rate, another group or fate) or two moments of a changing count."""
+    if qa.exact and qb.exact:
+        return False  # two exact values in one article are more likely two things than one misstated
+    if qa.agrees(qb) or max(qa.value, qb.value) > RESTATED_RATIO * min(qa.value, qb.value):
+        return False
+    if _direction(a, qa) or _direction(b, qb):
+        return False  # a gain or a loss, not a count
+    if _DEVELOPING.search(a.text) or _DEVELOPING.search(b.text) or _other_times(a, b):
+        return False
+    if _near_figure(a, qa) or _near_figure(b, qb) or _roles(a) != _roles(b):
+        return False
+    return _one_subject(a, qa, b, qb)
+
+
+def _near_figure(info: SentenceInfo, quantity: Quantity) -> bool:
+    at = max(info.text.find(quantity.words), 0)
+    near = info.text[max(at - FIGURE_REACH, 0) : at + len(quantity.words) + FIGURE_REACH]
+    return bool(_NEAR_FIGURE.search(near))
+
+
+def _roles(info: SentenceInfo) -> set[str]:
+    return {word.lower() for word in _ROLE.findall(info.text)}
+
+
+def _other_times(a: SentenceInfo, b: SentenceInfo) -> bool:
+    """Different days, or a period ("this year") that a day's count is only part of."""
+    if any(not d.is_day and d.first is not None for d in (*a.dates, *b.dates)):
+        return True
+    days_a = {d.first for d in a.dates if d.is_day}
+    days_b = {d.first for d in b.dates if d.is_day}
+    return bool(days_a and days_b and not days_a & days_b)
+
+
+def _modifiers(info: SentenceInfo, quantity: Quantity) -> set[str]:
+    """Names between a figure and what it counts: "29 FBI agents", "246 ISIS members"."""
+    at = max(info.text.find(quantity.words), 0)
+    out = set()
+    for word in info.text[at + len(quantity.words) :].split():
+        if not word[:1].isupper():
+            break
+        out.add(name_key(word.strip(",;:.'’\"”")))
+    return out
+
+
+def _one_subject(a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity) -> bool:
+    """Every name of one sentence is in the other, and so is each figure's own qualifying name: no other group,
+    place or party is counted."""
+    names_a = {n for n in a.names if n.lower() not in DATE_WORDS}
+    names_b = {n for n in b.names if n.lower() not in DATE_WORDS}
+    fewer, more = sorted((names_a, names_b), key=len)
+    if not all(_named(n, more) for n in fewer):
+        return False
+    return all(_named(n, names_b) for n in _modifiers(a, qa)) and all(_named(n, names_a) for n in _modifiers(b, qb))
+
+
+def _named(name: str, names: set[str]) -> bool:
+    return any(name == n or variants(name, n) for n in names)
+
+
+def _self_finding(unit: str, a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity) -> Finding:
+    sides = (
+        Side(value=qa.words, refs=(a.ref,), words=qa.words),
+        Side(value=qb.words, refs=(b.ref,), words=qb.words),
+    )
+    note = f"{a.article_id} gives both {qa.words} ({a.ref}) and {qb.words} ({b.ref}): the article contradicts itself"
+    topic = f"How many ({unit}): {qa.words} vs {qb.words}"
+    return Finding("figure", topic, sides, note, f"figure:{unit}:{a.ref}:{b.ref}")
