@@ -21,7 +21,7 @@ from summarizer.analysis.accounts import agent_findings, attribution_findings, c
 from summarizer.analysis.consensus import agreements
 from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
 from summarizer.analysis.dating import date_findings
-from summarizer.analysis.figures import arithmetic_findings, figure_findings
+from summarizer.analysis.figures import arithmetic_findings, figure_findings, self_figure_findings
 from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
 from summarizer.analysis.naming import name_findings, post_findings, spelling_findings, wording_findings
 from summarizer.analysis.quantities import find_quantities
@@ -69,7 +69,7 @@ def _read_article(article: Article, hint: dt.date | None) -> list[SentenceInfo]:
 
 def analyse(articles: Sequence[Article]) -> Analysis:
     steps = _Steps(articles)
-    while not steps.done():
+    while not steps.advance():
         pass
     return steps.analysis
 
@@ -78,7 +78,7 @@ async def analyse_yielding(articles: Sequence[Article]) -> Analysis:
     """:func:`analyse` for an event loop that serves other requests meanwhile: it yields to the loop after each
     article read and each detector (about a millisecond each), so no answer waits on a whole analysis."""
     steps = _Steps(articles)
-    while not steps.done():
+    while not steps.advance():
         await asyncio.sleep(0)
     return steps.analysis
 
@@ -90,7 +90,8 @@ class _Steps:
         self.analysis = Analysis()
         self._steps = _steps(articles, self.analysis)
 
-    def done(self) -> bool:
+    def advance(self) -> bool:
+        """Run the next step; True once there is none left (the analysis is complete)."""
         started = time.perf_counter()
         finished = next(self._steps, True)
         self.analysis.seconds = round(self.analysis.seconds + time.perf_counter() - started, 4)
@@ -116,6 +117,7 @@ def _steps(articles: Sequence[Article], out: Analysis) -> Iterator[bool]:
         lambda: date_findings(infos),
         lambda: outcome_findings(infos),
         lambda: figure_findings(infos, folded_names(infos)),
+        lambda: self_figure_findings(by_article),
         lambda: attribution_findings(infos),
         lambda: agent_findings(infos),
     ]
