@@ -40,7 +40,7 @@ class Sentence:
     citable: bool = True
 
 
-_CASE_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
+CASE_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
 """The characters that ``re.IGNORECASE`` matches to an ASCII letter (İ ı ſ K)."""
 
 
@@ -52,7 +52,7 @@ class _Abbreviations(English.AbbreviationReplacer):
     where it follows whitespace and precedes a period. An abbreviation of letters and digits is
     offered only when the lower-cased text has it as a whole run of word characters before a
     period: the same result, with fewer searches (numbers: ``benchmarks/README.md``). (That is exact
-    while no character of ``_CASE_FOLDS`` is present, so then every abbreviation is offered; so is
+    while no character of ``CASE_FOLDS`` is present, so then every abbreviation is offered; so is
     any abbreviation holding a character pysbd's pattern reads as a pattern, "e.g" or "u.s".)
     """
 
@@ -61,7 +61,7 @@ class _Abbreviations(English.AbbreviationReplacer):
         self.every = lang
 
     def search_for_abbreviations_in_string(self, text: str) -> str:
-        if not _CASE_FOLDS.isdisjoint(text):
+        if not CASE_FOLDS.isdisjoint(text):
             return str(super().search_for_abbreviations_in_string(text))
         self.lang = _narrowed(self.every, text.lower())
         try:

@@ -302,3 +302,21 @@ def test_a_place_spelled_two_ways_is_a_spelling_not_a_person_with_two_first_name
     )
     kinds = _kinds(articles)
     assert "name" not in kinds and ["Keldon", "Keldan"] in [sorted(v, reverse=True) for v in kinds["spelling"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The vote came YESTERDAY.", ["2022-01-21"]),  # a case-blind finder sees any case
+        ("The vote came last wee\u212a.", ["2022-01-10/2022-01-16"]),  # Kelvin K: re.IGNORECASE reads it as k
+        ("Nothing here names a day.", []),
+    ],
+)
+def test_each_date_finder_skips_only_sentences_it_cannot_match(text: str, expected: list[str]) -> None:
+    assert _iso(text) == expected
+
+
+def test_a_figure_in_words_is_read_and_a_sentence_with_no_digit_or_number_word_is_skipped() -> None:
+    assert [q.words for q in find_quantities("Seven people were hurt.", "a1", "s1", [])] == ["Seven"]
+    assert [q.words for q in find_quantities("SEVERAL people were hurt.", "a1", "s1", [])] == ["SEVERAL"]
+    assert find_quantities("People were hurt.", "a1", "s1", []) == []

@@ -20,6 +20,8 @@ from typing import Literal
 
 from dateparser import parse as dateparser_parse
 
+from summarizer.segment import CASE_FOLDS
+
 Resolution = Literal["explicit", "relative", "year-inferred", "unresolved"]
 
 _MONTH_NAMES = (
@@ -200,19 +202,20 @@ _NEEDS: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 """Per finder: (lower-cased?, words one of which its every match holds): a sentence without any is not
 searched (a substring test costs a fraction of a pattern's search)."""
-_CASE_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
-"""The characters ``re.IGNORECASE`` matches to an ASCII letter (İ ı ſ K): with one, every finder searches."""
 
 
 def _matches(sentence: str) -> list[tuple[str, re.Match[str]]]:
     """Non-overlapping matches, the earlier pattern winning a tie ("Friday, January 21st" over "Friday")."""
     taken: list[tuple[str, re.Match[str]]] = []
     lowered = sentence.lower()
-    folds = not _CASE_FOLDS.isdisjoint(sentence)
+    folds = not CASE_FOLDS.isdisjoint(sentence)
+    holds: dict[tuple[bool, tuple[str, ...]], bool] = {}  # the month finders share one test
     for kind, pattern in _FINDERS:
-        lower, words = _NEEDS[kind]
-        text = lowered if lower else sentence
-        if not folds and not any(word in text for word in words):
+        need = _NEEDS[kind]
+        if need not in holds:
+            text = lowered if need[0] else sentence
+            holds[need] = folds or any(word in text for word in need[1])
+        if not holds[need]:
             continue
         for match in pattern.finditer(sentence):
             if not any(match.start() < m.end() and m.start() < match.end() for _, m in taken):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from summarizer.analysis.text import STOPWORDS
+from summarizer.segment import CASE_FOLDS
 
 _WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -154,14 +155,23 @@ def _range(value: Decimal, qualifier: str | None) -> tuple[Decimal, Decimal]:
     return value, value
 
 
-_NUMBER_HINT = re.compile(rf"\d|\b(?:{_NUMBER_WORD}|several|few|handful|dozens|hundreds|thousands)\b", re.IGNORECASE)
-"""A digit or a number word: a sentence with neither holds no figure, and skips the long pattern."""
+_DIGIT = re.compile(r"\d")
+_FIGURE_WORDS = (*(w for w in _WORDS if " " not in w), "several", "few", "handful", "dozens", "hundreds", "thousands")
+
+
+def _may_hold_figure(sentence: str) -> bool:
+    """A digit or a number word (a substring test: cheaper than a case-blind pattern): a sentence with neither holds
+    no figure, and skips the long pattern."""
+    if _DIGIT.search(sentence) or not CASE_FOLDS.isdisjoint(sentence):
+        return True
+    lowered = sentence.lower()
+    return any(word in lowered for word in _FIGURE_WORDS)
 
 
 def find_quantities(sentence: str, article_id: str, sentence_id: str, skip: list[tuple[int, int]]) -> list[Quantity]:
     """Every figure in ``sentence`` outside the ``skip`` spans (its dates), with unit and qualifier."""
     found: list[Quantity] = []
-    if not _NUMBER_HINT.search(sentence):
+    if not _may_hold_figure(sentence):
         return found
     for match in _QUANTITY.finditer(sentence):
         if any(match.start("num") < end and start < match.end("num") for start, end in skip):
