@@ -320,3 +320,33 @@ def test_a_figure_in_words_is_read_and_a_sentence_with_no_digit_or_number_word_i
     assert [q.words for q in find_quantities("Seven people were hurt.", "a1", "s1", [])] == ["Seven"]
     assert [q.words for q in find_quantities("SEVERAL people were hurt.", "a1", "s1", [])] == ["SEVERAL"]
     assert find_quantities("People were hurt.", "a1", "s1", []) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "worded"),
+    [
+        # Each names someone the other does not, so neither sentence is the point; a shared run of content words
+        # (and five shared content words in all) words it.
+        (
+            "Mayor Elin Voss said rescue crews searched the flooded lower valley overnight.",
+            "Chief Aro Tane said rescue crews searched the flooded lower valley for days.",
+            True,
+        ),
+        # Five shared content words, but scattered, no two running together: not a point anyone made.
+        (
+            "Mayor Elin Voss said the valley is calm, the crews are tired, the rescue is over, the dogs are home and "
+            "the river is low.",
+            "Chief Aro Tane says in the valley all crews left as the rescue ended, the dogs slept and the river fell.",
+            False,
+        ),
+    ],
+)
+def test_a_consensus_point_worded_by_shared_words_needs_a_run_of_them(first: str, second: str, worded: bool) -> None:
+    from summarizer.analysis import Agreement, Analysis
+    from summarizer.analysis.sections import Sentences, consensus
+
+    articles = _articles((first, "2026-03-02"), (second, "2026-03-02"))
+    point = Agreement(refs=(Ref("a1", "s1"), Ref("a2", "s1")), values=(), score=2.0)
+    shipped, dropped = consensus(Analysis(consensus=[point]), Sentences(articles))
+    assert dropped == []
+    assert [c.text.startswith("reported alike: …") for c in shipped] == ([True] if worded else [])

@@ -213,12 +213,13 @@ def _shared_words(citations: Sequence[Citation]) -> str:
             runs.append([])
     phrases = [" ".join(run) for run in runs if run and not all(w.lower() in _FILLER for w in run)]
     content = [w for p in phrases for w in p.split() if w.lower() not in _FILLER]
-    if len(content) < MIN_SHARED_WORDS or not any(len(p.split()) >= 2 for p in phrases):
-        return ""  # a few scattered words ("… in Washington … remains …") are not a point anyone made
+    longest = max(sum(1 for w in p.split() if w.lower() not in _FILLER) for p in phrases) if phrases else 0
+    if len(content) < MIN_SHARED_WORDS or longest < 2:
+        return ""  # scattered words ("… security … prison … forces …") are not a point anyone made
     return "reported alike: … " + " … ".join(dict.fromkeys(phrases)) + " …"  # lower case: a capital reads as a name
 
 
-MIN_SHARED_WORDS = 4
-"""Fewer shared content words than this say too little to be a point."""
+MIN_SHARED_WORDS = 5
+"""Fewer shared content words than this say too little to be a point (and one run of them must hold two)."""
 _EDGE = ".,;:!?\"'“”‘’()[]—–-"
 _FILLER = FUNCTION_WORDS
