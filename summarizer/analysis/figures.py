@@ -37,6 +37,12 @@ PLACE_REACH = 50
 """Characters around a figure within which a place tells which event the figure is about."""
 
 
+def _around(info: SentenceInfo, quantity: Quantity, reach: int) -> str:
+    """The sentence's words within ``reach`` characters either side of the figure."""
+    at = max(info.text.find(quantity.words), 0)
+    return info.text[max(at - reach, 0) : at + len(quantity.words) + reach]
+
+
 def _exclusive_names(
     a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity, article_names: dict[str, frozenset[str]]
 ) -> bool:
@@ -44,9 +50,7 @@ def _exclusive_names(
     11 soldiers were killed", beside a Hasakah toll)."""
     for this, figure, other in ((a, qa, b), (b, qb, a)):
         known = article_names[other.article_id]
-        at = max(this.text.find(figure.words), 0)
-        near = this.text[max(at - PLACE_REACH, 0) : at + len(figure.words) + PLACE_REACH]
-        for place in _PLACE.findall(near):
+        for place in _PLACE.findall(_around(this, figure, PLACE_REACH)):
             key = name_key(place)
             if key.lower() in DATE_WORDS or len(key) < 3:
                 continue
@@ -251,9 +255,7 @@ def _restated(a: SentenceInfo, qa: Quantity, b: SentenceInfo, qb: Quantity) -> b
 
 
 def _near_figure(info: SentenceInfo, quantity: Quantity) -> bool:
-    at = max(info.text.find(quantity.words), 0)
-    near = info.text[max(at - FIGURE_REACH, 0) : at + len(quantity.words) + FIGURE_REACH]
-    return bool(_NEAR_FIGURE.search(near))
+    return bool(_NEAR_FIGURE.search(_around(info, quantity, FIGURE_REACH)))
 
 
 def _roles(info: SentenceInfo) -> set[str]:

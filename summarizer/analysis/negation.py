@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from summarizer.analysis.text import STEM
+from summarizer.analysis.text import STEM, WORD
 from summarizer.claims import fold
-
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
 NEGATIONS = frozenset({"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "without"})
 """Words that deny what follows them."""
@@ -34,7 +32,7 @@ _NUMBER_SIGN = re.compile(r"\bno\.\s*(?=\d)", re.IGNORECASE)
 def _tokens(text: str) -> list[tuple[str, bool]]:
     """The words of ``text``, folded, each with whether the source writes it in lower case (not a name)."""
     text = _NUMBER_SIGN.sub(" ", text)
-    return [(fold(m.group(0)), m.group(0)[0].islower()) for m in _TOKEN.finditer(text)]
+    return [(fold(m.group(0)), m.group(0)[0].islower()) for m in WORD.finditer(text)]
 
 
 def _cue_length(words: list[str], i: int) -> int:

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from summarizer.claims import fold
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+"""A word: letters, with one apostrophe inside at most ("isn't", "O’Neill")."""
 
 
 def _words(text: str) -> frozenset[str]:
@@ -45,7 +46,7 @@ STEM = 5
 def stems(text: str) -> frozenset[str]:
     """Content-word stems of ``text``: folded, stopwords and one-letter words dropped, cut to ``STEM`` letters."""
     return frozenset(
-        w[:STEM] for w in (m.group(0) for m in _WORD.finditer(fold(text))) if len(w) > 1 and w not in STOPWORDS
+        w[:STEM] for w in (m.group(0) for m in WORD.finditer(fold(text))) if len(w) > 1 and w not in STOPWORDS
     )
 
 
