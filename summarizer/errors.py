@@ -138,10 +138,14 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-class StoreError(SummarizerError):
-    """The batch store refused a read or write (a full disk, a read-only file); the step was rolled back."""
+class BatchError(SummarizerError):
+    """A batch cannot run as asked (e.g. the store is locked by another batch or was made by a newer version)."""
 
-    exit_code = 6  # as BatchError: the batch could not run
+    exit_code = 6
+
+
+class StoreError(BatchError):
+    """The batch store refused a read or write (a full disk, a read-only file); the step was rolled back."""
 
 
 class ModelOutputError(SummarizerError):

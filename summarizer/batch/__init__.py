@@ -21,10 +21,6 @@ The modules, in the order an article travels:
 
 from __future__ import annotations
 
-from summarizer.errors import SummarizerError
+from summarizer.errors import BatchError
 
-
-class BatchError(SummarizerError):
-    """A batch cannot run as asked (e.g. the store is locked by another batch or was made by a newer version)."""
-
-    exit_code = 6
+__all__ = ["BatchError"]
