@@ -277,3 +277,19 @@ def test_an_sql_mistake_inside_a_transaction_stays_itself_and_is_rolled_back(sto
         store.add_article(doc(1), seen_at=0.0, run_id=run)
         store.db.execute("SELECT * FROM no_such_table")
     assert store.known_hashes([doc(1).sha256]) == {}
+
+
+def test_the_runs_table_keeps_every_counter_but_the_live_ones(store: Store) -> None:
+    """A counter added to Counters is kept per run unless it is listed as live only, and then the runs table
+    must have a column for it: the two cannot drift apart silently."""
+    from summarizer.batch.config import Counters
+
+    columns = {row["name"] for row in store.query("PRAGMA table_info(runs)")}
+    kept = set(Counters().run_columns())
+    assert kept <= columns
+    assert kept == {"seen", "new", "duplicates", "skipped", "input_errors", "summarized", "failed", "briefs",
+                    "calls", "retries", "prompt_tokens", "completion_tokens"}  # fmt: skip
+    run = store.start_run(inbox="i", provider="p", model="m", prompt_version="v")
+    store.finish_run(run, "completed", None, **Counters(seen=3, briefs=1, completion_tokens=7).run_columns())
+    (row,) = store.query("SELECT seen, briefs, completion_tokens FROM runs WHERE id = ?", (run,))
+    assert tuple(row) == (3, 1, 7)

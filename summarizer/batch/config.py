@@ -87,20 +87,12 @@ class Counters:
         return total
 
     def run_columns(self) -> dict[str, int]:
-        return {
-            "seen": self.seen,
-            "new": self.new,
-            "duplicates": self.duplicates,
-            "skipped": self.skipped,
-            "input_errors": self.input_errors,
-            "summarized": self.summarized,
-            "failed": self.failed,
-            "briefs": self.briefs,
-            "calls": self.calls,
-            "retries": self.retries,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-        }
+        """The counters the runs table keeps (the others describe the run only while it goes)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in LIVE_ONLY}
+
+
+LIVE_ONLY = frozenset({"queued", "briefs_queued", "briefs_failed", "in_flight"})
+"""Counters the progress display shows and the runs table does not keep."""
 
 
 BatchProgress = Callable[[str, Counters], None]
