@@ -53,12 +53,13 @@ class _AnswerPart(BaseModel):
 
 
 def _copied(data: Any, info: ValidationInfo, field: str) -> Any:
-    """Copy mode: the model names IDs and the tool supplies the text of the first one cited."""
+    """Copy mode: the model names IDs and the tool supplies the text of the first one cited, which is then the only
+    one cited: the text is that sentence's (or fact's), so the others would be citations it does not rest on."""
     texts = (info.context or {}).get("copy_text")
     if texts and isinstance(data, dict) and not data.get(field):
         cites = data.get("cites")
         if isinstance(cites, list) and cites and cites[0] in texts:
-            return {**data, field: texts[cites[0]]}
+            return {**data, field: texts[cites[0]], "cites": cites[:1]}
     return data
 
 

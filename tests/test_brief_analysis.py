@@ -91,3 +91,24 @@ def test_copy_mode_keeps_what_its_tiny_model_rejects_and_ships_none_of_its_addit
     assert not [d for d in brief.dropped if d.reason.startswith("rejected by the model")]
     assert {d.origin for d in brief.discrepancies} == {"analysis", "both"}
     assert any(d.claim == "Which report leads" and d.reason.startswith("copy mode") for d in brief.dropped)
+
+
+def test_copy_mode_cites_only_the_fact_whose_text_it_copies() -> None:
+    """The tiny model names fact IDs and the tool copies the first one's text: a point citing three facts from
+    three articles says what the first says, so it cites only that fact's sentence."""
+
+    def overview_of_three(call: Call) -> dict[str, Any]:
+        answer = reviewing_model(call)
+        if is_brief_request(call.body):
+            firsts: dict[str, str] = {}
+            for fid, _, _ in facts(call.body):
+                firsts.setdefault(fid.split(".")[0], fid)
+            answer["overview"] = [{"cites": list(firsts.values())}]
+        return answer
+
+    articles = prepare(load([str(SEED)]))
+    client = ScriptedClient(default=overview_of_three)
+    settings = Settings(max_attempts=1, copy_mode=True)
+    brief = asyncio.run(brief_articles(articles, Job(provider=ScriptedProvider(client=client), settings=settings)))
+    (point,) = brief.overview
+    assert [(c.article_id, c.text) for c in point.citations] == [("a1", point.text)]
