@@ -150,13 +150,16 @@ async def build_brief(
     prompts: PromptSet,
     settings: Settings,
     cache: ResponseCache | None = None,
+    analysis: Analysis | None = None,
 ) -> BriefParts:
     """The brief across segmented ``articles`` as every model engine ships it (``brief`` and the batch alike):
-    the model's answer over the analysis's candidates, then the analysis merged in (:func:`with_analysis`).
-    A provider failure propagates; a brief the model could not give has ``error`` set, and the analysis still."""
+    the model's answer over the analysis's candidates (``analysis``, computed when not given), then the analysis
+    merged in (:func:`with_analysis`). A provider failure propagates; a brief the model could not give has
+    ``error`` set, and the analysis still."""
     parts = await _asked_brief(
-        articles, summaries, client=client, model=model, prompts=prompts, settings=settings, cache=cache
-    )
+        articles, summaries, client=client, model=model, prompts=prompts, settings=settings, cache=cache,
+        analysis=analysis,
+    )  # fmt: skip
     return analysed(parts, articles, summaries, settings)
 
 
@@ -186,11 +189,13 @@ async def _asked_brief(
     prompts: PromptSet,
     settings: Settings,
     cache: ResponseCache | None = None,
+    analysis: Analysis | None = None,
 ) -> BriefParts:
     from summarizer.analysis import analyse_yielding
 
     facts = [f for s in summaries for f in s.facts]
-    analysis = await analyse_yielding(articles)
+    if analysis is None:
+        analysis = await analyse_yielding(articles)
     if not facts:
         return BriefParts(error="no grounded facts to build a brief from", analysis=analysis)
     grounding = BriefGrounding(facts)

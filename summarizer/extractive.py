@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from annotated_types import MaxLen
 from pydantic import BaseModel
@@ -37,6 +38,9 @@ from summarizer.schemas import (
     RunInfo,
 )
 from summarizer.segment import Article, Sentence
+
+if TYPE_CHECKING:
+    from summarizer.analysis import Analysis
 
 LEAD = 3
 """Lead sentences used as the summary (and as facts when too few sentences carry numbers or dates)."""
@@ -175,11 +179,13 @@ def brief_articles(articles: Sequence[Article], *, cross_article: bool = True) -
     return assemble(articles, summaries, parts, run_info())
 
 
-def brief_parts(articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> BriefParts:
+def brief_parts(
+    articles: Sequence[Article], summaries: Sequence[ArticleSummary], analysis: Analysis | None = None
+) -> BriefParts:
     """The brief's sections across ``articles`` (segmented) from their ``summaries``, without any model
-    (empty when the summaries have no facts)."""
+    (empty when the summaries have no facts); ``analysis`` is theirs, computed when not given."""
     facts = [f for s in summaries for f in s.facts]
-    parts = BriefParts()
+    parts = BriefParts(analysis=analysis)
     if facts:
         started = time.perf_counter()
         grounding = BriefGrounding(facts)

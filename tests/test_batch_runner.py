@@ -153,26 +153,35 @@ def test_exact_and_near_duplicate_copies_are_linked_not_summarised_again(
     assert len({a["event_id"] for a in rows(tmp_path / "b.db", "SELECT event_id FROM articles")}) == 1
 
 
-def test_a_brief_goes_as_soon_as_its_event_is_summarised_not_after_every_summary(
-    tmp_path: Path, valid_server: ScriptedServer
-) -> None:
-    """Briefs go before waiting summaries: with one request at a time, the briefs ready at the start (events an
-    earlier run summarised) go first, and a new event's brief goes once its last member is summarised, while
-    the next event's summaries are still waiting, instead of all briefs waiting for the run's last summary."""
+def test_brief_requests_wait_for_the_waiting_summaries(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    """With one request at a time, an earlier run's event due for its brief from the start and two new events:
+    every summary goes before any brief (the last brief needs the last summary anyway), and all three briefs
+    are sent."""
+    records = synthetic_articles(9, per_event=3, seed=15)
+    run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "1.jsonl", records[:3]))], valid_server, briefs=False)
+    before = len(valid_server.requests)
+    batch = run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "2.jsonl", records))], valid_server, concurrency=1)
+    kinds = ["brief" if is_brief_request(r) else "summary" for r in valid_server.requests[before:]]
+    assert batch.counters.briefs == 3
+    assert kinds == ["summary"] * 6 + ["brief"] * 3
+
+
+def test_briefs_prepared_beyond_the_room_go_ahead_of_summaries(tmp_path: Path, valid_server: ScriptedServer) -> None:
+    """One request at a time keeps two briefs prepared: with two earlier events due from the start, a third event
+    falling due sends one of them ahead of the summaries still waiting, rather than holding a third analysis."""
     records = synthetic_articles(12, per_event=3, seed=15)
     run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "1.jsonl", records[:6]))], valid_server, briefs=False)
     before = len(valid_server.requests)
     batch = run_batch(tmp_path / "b.db", [str(write_inbox(tmp_path / "2.jsonl", records))], valid_server, concurrency=1)
     asked = valid_server.requests[before:]
-    assert batch.counters.briefs == 4  # the two events of the first run (never briefed) and the two new
     kinds = ["brief" if is_brief_request(r) else "summary" for r in asked]
-    assert kinds[:2] == ["brief", "brief"]
+    assert batch.counters.briefs == 4
     titles = [r["title"] for r in records]
     summarised = [next(i for i, t in enumerate(titles) if t in user_text(r)) for r in asked if not is_brief_request(r)]
     assert sorted(summarised) == list(range(6, 12))
-    third_brief = kinds.index("brief", 2)
-    done_before = {summarised[n] for n in range(kinds[:third_brief].count("summary"))}
-    assert {6, 7, 8} <= done_before and not {9, 10, 11} <= done_before  # event 3 briefed before event 4 is done
+    first_brief = kinds.index("brief")
+    assert {6, 7, 8} <= set(summarised[:first_brief])  # the third event had fallen due
+    assert "summary" in kinds[first_brief:]  # ahead of the fourth event's last summaries
 
 
 @pytest.mark.parametrize("workers", [1, 2])

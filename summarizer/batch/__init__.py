@@ -10,8 +10,9 @@ The modules, in the order an article travels:
   near-duplicate copies), ``events`` (TF-IDF similarity in a time window) and ``grouping`` (each new
   article placed in an event as it is stored);
 - ``planning``: the pending summaries and the briefs due;
-- ``executing``: the asyncio job queue, attempts (``limits``, ``retry``) and each result's transaction,
-  with an engine from ``engines`` (a model's, or the extractive one);
+- ``executing``: the jobs in one process, in the order of ``ordering`` (summaries first, briefs analysed
+  as they fall due), attempts (``limits``, ``retry``) and each result's transaction, with an engine from
+  ``engines`` (a model's, or the extractive one);
 - ``pool`` and ``worker``: the same in worker processes, while the inbox is still being read;
 - ``runner``: ``Batch``, one run, and its one entry point ``Batch.run``; ``config``: its settings and counters;
 - the store: ``schema`` (tables, migrations), ``connection`` (transactions, the lock), ``store`` (the

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from summarizer.batch.config import EngineName
 
 if TYPE_CHECKING:
+    from summarizer.analysis import Analysis
     from summarizer.ask import ModelClient
     from summarizer.brief import BriefParts
     from summarizer.providers import Provider
@@ -42,8 +43,10 @@ class Engine(Protocol):
         """Summarise a segmented article."""
         ...
 
-    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
-        """Brief an event's members (segmented, as stored) from their summaries."""
+    def brief(
+        self, articles: Sequence[Article], summaries: Sequence[ArticleSummary], analysis: Analysis
+    ) -> Call[BriefParts]:
+        """Brief an event's members (segmented, as stored) from their summaries and their cross-source analysis."""
         ...
 
     @property
@@ -123,14 +126,22 @@ class ModelEngine:
 
         return Call(estimate_tokens(summary_messages(article, self.prompts), self.settings.max_tokens), make)
 
-    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
+    def brief(
+        self, articles: Sequence[Article], summaries: Sequence[ArticleSummary], analysis: Analysis
+    ) -> Call[BriefParts]:
         from summarizer.brief import build_brief
 
         facts = sum(len(f.text) + 16 for s in summaries for f in s.facts)
 
         async def make() -> BriefParts:
             return await build_brief(
-                articles, summaries, client=self.client, model=self.model, prompts=self.prompts, settings=self.settings
+                articles,
+                summaries,
+                client=self.client,
+                model=self.model,
+                prompts=self.prompts,
+                settings=self.settings,
+                analysis=analysis,
             )
 
         return Call(self.settings.max_tokens + facts // 4 + 400, make)
@@ -164,11 +175,13 @@ class ExtractiveEngine:
 
         return Call(0, make)
 
-    def brief(self, articles: Sequence[Article], summaries: Sequence[ArticleSummary]) -> Call[BriefParts]:
+    def brief(
+        self, articles: Sequence[Article], summaries: Sequence[ArticleSummary], analysis: Analysis
+    ) -> Call[BriefParts]:
         from summarizer import extractive
 
         async def make() -> BriefParts:
-            return extractive.brief_parts(articles, summaries)
+            return extractive.brief_parts(articles, summaries, analysis)
 
         return Call(0, make)
 

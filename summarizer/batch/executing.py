@@ -1,11 +1,10 @@
-"""Doing a batch's jobs in one process: an asyncio job queue, attempts, and each result's transaction.
+"""Doing a batch's jobs in one process: a job queue, attempts, and each result's transaction.
 
-Jobs are summaries (a pending summary row) and briefs (an event's members). The queue hands out
-briefs first, each kind first come first served: a brief is queued once its event's last member is
-finished, so its analysis and request go ahead while summaries are still in flight instead of all
-waiting for the last summary. ``concurrency`` bounds the requests in
-flight (the engine's client), not the tasks working the queue: there are half as many again, so
-segmenting the next article and validating, grounding and storing an answer never hold a request slot.
+Jobs are summaries (a pending summary row) and briefs (an event's members), done in the order of
+:mod:`summarizer.batch.ordering`: summaries first, each brief's analysis as soon as it is due, its
+request once no summary waits. ``concurrency`` bounds the requests in flight (the engine's client), not
+the tasks working the queue: there are half as many again, so segmenting the next article and
+validating, grounding and storing an answer never hold a request slot.
 
 Every attempt passes the rate limiter; transient faults are retried by the retry policy; an article
 that still fails is recorded as failed with its reason, and the batch goes on. A refusal (a bad key,
@@ -26,6 +25,7 @@ from summarizer.batch.config import REPORT_EVERY, BatchConfig, BatchProgress, Co
 from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
 from summarizer.batch.engines import Call, Engine
 from summarizer.batch.limits import RateLimiter
+from summarizer.batch.ordering import JobQueue, PreparedBrief
 from summarizer.batch.planning import BriefJob
 from summarizer.batch.records import SummaryJob, WorkItem, members_of, sentence_spans
 from summarizer.batch.retry import TransientFault, classify
@@ -42,6 +42,10 @@ T = TypeVar("T")
 Job = WorkItem | SummaryJob | BriefJob
 Feed = AsyncIterator[Job]
 """Jobs that arrive while the executor runs (a worker process's, from its parent)."""
+
+PREPARED_PER_SLOT = 2
+"""Briefs an executor keeps prepared (members read and analysed) per request slot: enough to fill its slots
+for the two rounds of requests after its last summaries, when nothing else is left to send."""
 
 REJECTED_IN_A_ROW = 5
 """Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
@@ -106,14 +110,12 @@ class Executor:
         self.on_finished = on_finished
         self._sleep = sleep
         self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute, clock=clock, sleep=sleep)
-        self._queue: asyncio.PriorityQueue[tuple[int, int, Job]] = asyncio.PriorityQueue()
-        self._submitted = 0
+        self._queue = JobQueue(PREPARED_PER_SLOT * config.concurrency)
         self._rejected_in_a_row = 0
 
     def submit(self, job: Job) -> None:
-        """Queue a job: briefs before summaries, each kind first come first served."""
-        self._submitted += 1
-        self._queue.put_nowait((int(not isinstance(job, BriefJob)), self._submitted, job))
+        """Queue a job (:mod:`summarizer.batch.ordering` orders them)."""
+        self._queue.put(job)
 
     async def run(self, feed: Feed | None = None) -> None:
         """Do the jobs submitted, those submitted meanwhile, and what ``feed`` brings until it ends; return when
@@ -121,6 +123,7 @@ class Executor:
         would otherwise go out as a cancelled one frees it."""
         extra = max(self.config.concurrency // 2, 1)  # tasks beyond the request slots: see the module's docstring
         tasks = [asyncio.create_task(self._work()) for _ in range(self.config.concurrency + extra)]
+        tasks.append(asyncio.create_task(self._prepare_briefs()))
         joiner = asyncio.create_task(self._drain(feed))
         ticker = asyncio.create_task(self._tick())
         try:
@@ -155,16 +158,26 @@ class Executor:
 
     async def _work(self) -> None:
         while True:
-            _, _, job = await self._queue.get()
+            job = await self._queue.get()
             try:
-                if isinstance(job, BriefJob):
+                if isinstance(job, PreparedBrief):
                     await self._brief(job)
                 elif isinstance(job, SummaryJob):
                     await self._summarize_pending(job)
                 else:
                     await self._summarize(job)
             finally:
-                self._queue.task_done()
+                self._queue.done()
+
+    async def _prepare_briefs(self) -> None:
+        """Read and analyse each due brief's members as it falls due (while there is room), for its request later."""
+        while True:
+            job = await self._queue.next_due()
+            from summarizer.analysis import analyse_yielding  # not before a brief is due: its imports are large
+
+            rows = self.store.members_with_summaries(job.members, model=self.model, prompt_version=self.prompt_version)
+            articles, summaries = members_of(rows)
+            self._queue.prepared(PreparedBrief(job, articles, summaries, await analyse_yielding(articles)))
 
     # -- attempts ----------------------------------------------------------------------------
     async def _attempts(self, call: Call[T], before: Callable[[], None] | None = None) -> T:
@@ -297,11 +310,11 @@ class Executor:
             self.on_finished(item)
         self._notify("article")
 
-    async def _brief(self, job: BriefJob) -> None:
+    async def _brief(self, prepared: PreparedBrief) -> None:
         from summarizer.brief import BriefParts
 
-        rows = self.store.members_with_summaries(job.members, model=self.model, prompt_version=self.prompt_version)
-        call = self.engine.brief(*members_of(rows))
+        job = prepared.job
+        call = self.engine.brief(prepared.articles, prepared.summaries, prepared.analysis)
         kind: str | None = None
         try:
             parts: BriefParts = await self._attempts(call)

@@ -10,9 +10,10 @@ each with its share of the concurrency and of the rate limits, on its own connec
   the least busy worker, so the first requests go out while the rest of the inbox is still being
   read. It reads on without waiting for the workers: once every article is in (until then an event
   may still grow), an event's brief goes out as soon as its last member is reported finished
-  (:class:`~summarizer.batch.planning.BriefsDue`), and a worker takes briefs before its queued
-  summaries. So briefs, and the CPU their cross-source analysis takes, spread over the run instead
-  of all waiting for the inbox's last chunk.
+  (:class:`~summarizer.batch.planning.BriefsDue`), and the worker analyses it at once, sending its
+  request after the summaries it has waiting (:mod:`summarizer.batch.ordering`). So the CPU the
+  briefs' cross-source analysis takes spreads over the run instead of all waiting for the inbox's
+  last chunk, and their requests fill the last rounds, when no summary is left.
 - **Workers start with the first work.** An inbox with nothing new forks nothing and does not
   start the provider (an embedded server, say).
 - **The parent owns the run.** Workers report their counters and the jobs they finished; the
