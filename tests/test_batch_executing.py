@@ -14,6 +14,7 @@ from summarizer.batch.engines import ExtractiveEngine, open_engine
 from summarizer.batch.executing import Executor
 from summarizer.batch.runner import Batch
 from summarizer.batch.store import Store
+from summarizer.batch.writing import ResultWriter
 from summarizer.providers import Provider, resolve
 from summarizer.templates import load_prompts
 from summarizer.transport import ThreadedTransport
@@ -82,30 +83,22 @@ def test_a_cancelled_batch_sends_no_request_that_was_waiting_for_a_slot(
     assert {r["status"] for r in rows(tmp_path / "b.db", "SELECT status FROM summaries")} == {"pending"}
 
 
-def _one_summary_to_finish(store: Store, tmp_path: Path) -> tuple[Executor, Callable[[bool], bool]]:
-    """An executor on ``store`` with one article ingested, and the write of its result, as a worker makes it."""
+def _summaries_to_finish(store: Store, tmp_path: Path, count: int = 1) -> tuple[Batch, list[Callable[[], bool]]]:
+    """``count`` articles ingested into ``store``, and the write of each one's result, as an executor makes it."""
     batch = Batch(store, model="m", prompts=load_prompts(), settings=Settings(), config=BatchConfig())
     run = batch.start(inbox="x")
-    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(1, seed=9))
-    queued = batch.ingest().chunk(list(inbox.read([str(feed)])))
-    (item,) = batch.planner.pending()
-    assert queued == [(item.summary_id, item.article_id)]
+    feed = write_inbox(tmp_path / "feed.jsonl", synthetic_articles(count, seed=9))
+    batch.ingest().chunk(list(inbox.read([str(feed)])))
+    items = batch.planner.pending()
+    assert len(items) == count
 
-    def finish(wait: bool) -> bool:
-        return store.finish_summary(
+    def finish(item: Any) -> Callable[[], bool]:
+        return lambda: store.finish_summary(
             item.summary_id, status="done", result="{}", error=None, error_kind=None, stats={}, run_id=run,
-            article_id=item.article_id, sentences=None, attempts=1, wait=wait,
+            article_id=item.article_id, sentences=None, attempts=1,
         )  # fmt: skip
 
-    executor = Executor(
-        store,
-        ExtractiveEngine(),
-        model=batch.model,
-        prompt_version=batch.prompt_version,
-        config=BatchConfig(),
-        run_id=run,
-    )
-    return executor, finish
+    return batch, [finish(item) for item in items]
 
 
 def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
@@ -119,11 +112,13 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
     monkeypatch.setattr(connection, "BUSY_TIMEOUT", 2.0)  # a write that blocked the loop fails in 2 s
     path = tmp_path / "b.db"
     with Store(path) as store, Store(path) as other:
-        executor, finish = _one_summary_to_finish(store, tmp_path)
+        _, (finish,) = _summaries_to_finish(store, tmp_path)
 
-        async def scenario() -> tuple[bool, int]:
-            ticks = 0
+        async def scenario() -> tuple[list[bool], int]:
+            ticks, told = 0, []
             other.db.execute("BEGIN IMMEDIATE")  # another connection is writing
+            writer = ResultWriter(store)
+            running = asyncio.create_task(writer.run())
 
             async def meanwhile() -> None:
                 nonlocal ticks
@@ -132,23 +127,93 @@ def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
                     await asyncio.sleep(0.005)
                 other.db.execute("COMMIT")
 
-            other_work = asyncio.create_task(meanwhile())
-            recorded = await executor._write(finish)
-            await other_work
-            return recorded, ticks
+            writer.add(finish, told.append)
+            await meanwhile()
+            while not told:
+                await asyncio.sleep(0.001)
+            running.cancel()
+            return told, ticks
 
-        assert asyncio.run(scenario()) == (True, 10)
+        assert asyncio.run(scenario()) == ([True], 10)
     assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
 
 
-def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp_path: Path) -> None:
-    # Ctrl-C, SIGTERM or another task's refusal cancels every task; one waiting for the store's lock
-    # holds an answer already paid for: it is stored (waiting for the lock, as any write) before it stops.
+def test_results_waiting_for_the_lock_are_committed_together_each_told_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    with Store(path) as store, Store(path) as other:
+        _, finishes = _summaries_to_finish(store, tmp_path, 3)
+        commits: list[int] = []
+        store.db.set_trace_callback(lambda sql: commits.append(1) if sql == "COMMIT" else None)
+
+        async def scenario() -> list[tuple[int, bool]]:
+            told: list[tuple[int, bool]] = []
+            other.db.execute("BEGIN IMMEDIATE")
+            writer = ResultWriter(store)
+            running = asyncio.create_task(writer.run())
+            for n, finish in enumerate([*finishes, finishes[0]]):  # the first twice: no longer pending the 2nd time
+                writer.add(finish, lambda ok, n=n: told.append((n, ok)))
+            await asyncio.sleep(0.02)
+            assert told == []  # all waiting for the lock
+            other.db.execute("COMMIT")
+            while len(told) < 4:
+                await asyncio.sleep(0.001)
+            running.cancel()
+            return told
+
+        assert asyncio.run(scenario()) == [(0, True), (1, True), (2, True), (3, False)]
+        store.db.set_trace_callback(None)
+    assert len(commits) == 1
+    assert {r["status"] for r in rows(path, "SELECT status FROM summaries")} == {"done"}
+
+
+def test_tasks_go_on_to_their_next_jobs_while_their_results_wait_for_the_lock(tmp_path: Path) -> None:
+    """One request at a time means two tasks: with the lock held by another connection, all three articles are
+    summarised before any result is stored, then stored once it frees."""
+    path = tmp_path / "b.db"
+    with Store(path) as store, Store(path) as other:
+        batch, _ = _summaries_to_finish(store, tmp_path, 3)
+        engine = ExtractiveEngine()
+        summarised: list[str] = []
+        summary = engine.summary
+        engine.summary = lambda article: summarised.append(article.id) or summary(article)  # type: ignore[method-assign]
+        executor = Executor(
+            store, engine, model=batch.model, prompt_version=batch.prompt_version, config=BatchConfig(concurrency=1),
+            run_id=batch.run_id,
+        )  # fmt: skip
+        for item in batch.planner.pending():
+            executor.submit(item)
+
+        async def scenario() -> tuple[int, set[str]]:
+            other.db.execute("BEGIN IMMEDIATE")
+            running = asyncio.create_task(executor.run())
+            for _ in range(200):
+                if len(summarised) == 3:
+                    break
+                await asyncio.sleep(0.005)
+            stored_meanwhile = {r["status"] for r in rows(path, "SELECT status FROM summaries")}
+            other.db.execute("COMMIT")
+            await asyncio.wait_for(running, 5)
+            return len(summarised), stored_meanwhile
+
+        assert asyncio.run(scenario()) == (3, {"pending"})
+        assert executor.counters.summarized == 3
+    assert {r["status"] for r in rows(path, "SELECT status FROM summaries")} == {"done"}
+
+
+def test_results_waiting_for_the_lock_are_stored_before_a_cancelled_run_ends(tmp_path: Path) -> None:
+    # Ctrl-C, SIGTERM or another task's refusal cancels every task; results waiting for the store's lock are
+    # answers already paid for: they are stored (waiting for the lock, as any write) before the run ends.
     import threading
 
     path = tmp_path / "b.db"
     with Store(path) as store:
-        executor, finish = _one_summary_to_finish(store, tmp_path)
+        batch, _ = _summaries_to_finish(store, tmp_path, 2)
+        executor = Executor(
+            store, ExtractiveEngine(), model=batch.model, prompt_version=batch.prompt_version, config=BatchConfig(),
+            run_id=batch.run_id,
+        )  # fmt: skip
+        for item in batch.planner.pending():
+            executor.submit(item)
         holding, release = threading.Event(), threading.Event()
 
         def hold() -> None:  # another process's connection, writing
@@ -161,23 +226,27 @@ def test_a_result_waiting_for_the_store_lock_is_stored_before_its_task_stops(tmp
         assert holding.wait(5)
 
         async def scenario() -> None:
-            task = asyncio.create_task(executor._write(finish))
-            await asyncio.sleep(0.05)  # it is waiting for the lock
-            assert not task.done()
+            running = asyncio.create_task(executor.run())
+            await asyncio.sleep(0.1)  # both summarised, their results waiting for the lock
+            assert not running.done()
             threading.Timer(0.1, release.set).start()
-            task.cancel()
+            running.cancel()
             with pytest.raises(asyncio.CancelledError):
-                await task
+                await running
 
         asyncio.run(scenario())
         holder.join(5)
-    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}]
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}] * 2
 
 
 def test_a_feed_that_fails_fails_the_run_with_its_own_error(tmp_path: Path) -> None:
     """A worker whose job feed breaks (a job line it cannot read) says why, not just that it stopped early."""
     with Store(tmp_path / "batch.db") as store:
-        executor, _ = _one_summary_to_finish(store, tmp_path)
+        batch, _ = _summaries_to_finish(store, tmp_path)
+        executor = Executor(
+            store, ExtractiveEngine(), model=batch.model, prompt_version=batch.prompt_version, config=BatchConfig(),
+            run_id=batch.run_id,
+        )  # fmt: skip
 
         async def broken_feed() -> Any:
             raise ValueError("job line 3 is not JSON")

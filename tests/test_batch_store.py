@@ -256,6 +256,32 @@ def test_statements_split_a_migration_without_breaking_its_comments() -> None:
     assert "".join(split).strip() == MIGRATIONS[1].strip()
 
 
+def test_a_transaction_inside_another_is_undone_alone_and_committed_with_it(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    with store.transaction():
+        store.add_article(doc(1), seen_at=0.0, run_id=run)
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add_article(doc(2), seen_at=0.0, run_id=run)
+            raise RuntimeError("this write fails")
+        with store.transaction():
+            store.add_article(doc(3), seen_at=0.0, run_id=run)
+    assert set(store.known_hashes([doc(n).sha256 for n in (1, 2, 3)])) == {doc(1).sha256, doc(3).sha256}
+
+
+def test_a_failure_after_a_transaction_inside_another_undoes_both(store: Store) -> None:
+    run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
+    with pytest.raises(RuntimeError), store.transaction():
+        with store.transaction():
+            store.add_article(doc(1), seen_at=0.0, run_id=run)
+        raise RuntimeError("the outer step fails")
+    assert not store.db.in_transaction
+    assert store.known_hashes([doc(1).sha256]) == {}
+    with store.transaction():  # and the next transaction is an outer one again, committed on its own
+        store.add_article(doc(2), seen_at=0.0, run_id=run)
+    assert not store.db.in_transaction
+    assert list(store.known_hashes([doc(2).sha256])) == [doc(2).sha256]
+
+
 def test_a_write_on_a_full_disk_is_a_store_error_and_leaves_nothing(store: Store) -> None:
     run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
     store.db.execute("PRAGMA max_page_count = 1")  # SQLite's own SQLITE_FULL: the file may not grow any more

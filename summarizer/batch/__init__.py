@@ -11,7 +11,7 @@ The modules, in the order an article travels:
   article placed in an event as it is stored);
 - ``planning``: the pending summaries and the briefs due;
 - ``executing``: the jobs in one process, in the order of ``ordering`` (summaries first, briefs analysed
-  as they fall due), attempts (``limits``, ``retry``) and each result's transaction, with an engine from
+  as they fall due), attempts (``limits``, ``retry``) and storing each result (``writing``), with an engine from
   ``engines`` (a model's, or the extractive one);
 - ``pool`` and ``worker``: the same in worker processes, while the inbox is still being read;
 - ``runner``: ``Batch``, one run, and its one entry point ``Batch.run``; ``config``: its settings and counters;

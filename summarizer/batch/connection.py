@@ -91,6 +91,8 @@ class Connection:
         if not readonly and self.path.parent and not self.path.parent.exists():
             raise BatchError(f"{self.path}: the folder {self.path.parent} does not exist")
         self._lock_file: Any = None
+        self._depth = 0
+        """Transactions open, the outermost and the savepoints inside it."""
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
         except sqlite3.Error as exc:
@@ -158,12 +160,18 @@ class Connection:
     @contextlib.contextmanager
     def transaction(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: all of it is committed, or none of it. Without ``wait``, LockBusy at
-        once if another connection holds the write lock (for an event loop, which waits its own way)."""
+        once if another connection holds the write lock (for an event loop, which waits its own way).
+        Inside another (several results written together), a savepoint: undone alone if it fails, and
+        committed with the one around it."""
+        if self._depth:
+            yield from self._savepoint()
+            return
         try:
             self._begin(wait)
         except sqlite3.OperationalError as exc:
             self._raise_refused(exc)
             raise
+        self._depth = 1
         try:
             yield self.db
             self.db.execute("COMMIT")
@@ -172,6 +180,23 @@ class Connection:
             if isinstance(exc, sqlite3.OperationalError):
                 self._raise_refused(exc)
             raise
+        finally:
+            self._depth = 0
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        name = f"nested{self._depth}"
+        self.db.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self.db
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have ended it all itself (a full disk)
+                self.db.execute(f"ROLLBACK TO {name}")
+            raise
+        finally:
+            self._depth -= 1
+            if self.db.in_transaction:
+                self.db.execute(f"RELEASE {name}")
 
     def _rollback(self) -> None:
         """ROLLBACK if a transaction is open: SQLite ends one itself on some errors (a full disk)."""

@@ -1,10 +1,11 @@
-"""Doing a batch's jobs in one process: a job queue, attempts, and each result's transaction.
+"""Doing a batch's jobs in one process: a job queue, attempts, and storing each result.
 
 Jobs are summaries (a pending summary row) and briefs (an event's members), done in the order of
 :mod:`summarizer.batch.ordering`: summaries first, each brief's analysis as soon as it is due, its
 request once no summary waits. ``concurrency`` bounds the requests in flight (the engine's client), not
 the tasks working the queue: there are half as many again, so segmenting the next article and
-validating, grounding and storing an answer never hold a request slot.
+validating and grounding an answer never hold a request slot; a result is stored by the executor's
+:class:`~summarizer.batch.writing.ResultWriter`, so waiting for the store's lock holds no task either.
 
 Every attempt passes the rate limiter; transient faults are retried by the retry policy; an article
 that still fails is recorded as failed with its reason, and the batch goes on. A refusal (a bad key,
@@ -22,7 +23,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from summarizer.batch.config import REPORT_EVERY, BatchConfig, BatchProgress, Counters
-from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
 from summarizer.batch.engines import Call, Engine
 from summarizer.batch.limits import RateLimiter
 from summarizer.batch.ordering import JobQueue, PreparedBrief
@@ -30,6 +30,7 @@ from summarizer.batch.planning import BriefJob
 from summarizer.batch.records import SummaryJob, WorkItem, members_of, sentence_spans
 from summarizer.batch.retry import TransientFault, classify
 from summarizer.batch.store import Store
+from summarizer.batch.writing import ResultWriter
 from summarizer.errors import ModelOutputError, ProviderError
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class Executor:
         self._sleep = sleep
         self._limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute, clock=clock, sleep=sleep)
         self._queue = JobQueue(PREPARED_PER_SLOT * config.concurrency)
+        self._writer = ResultWriter(store)
         self._rejected_in_a_row = 0
 
     def submit(self, job: Job) -> None:
@@ -123,7 +125,8 @@ class Executor:
         would otherwise go out as a cancelled one frees it."""
         extra = max(self.config.concurrency // 2, 1)  # tasks beyond the request slots: see the module's docstring
         tasks = [asyncio.create_task(self._work()) for _ in range(self.config.concurrency + extra)]
-        tasks.append(asyncio.create_task(self._prepare_briefs()))
+        writer = asyncio.create_task(self._writer.run())
+        tasks += [asyncio.create_task(self._prepare_briefs()), writer]
         joiner = asyncio.create_task(self._drain(feed))
         ticker = asyncio.create_task(self._tick())
         try:
@@ -136,6 +139,8 @@ class Executor:
             for task in (joiner, ticker, *tasks):
                 task.cancel()
             await asyncio.gather(joiner, ticker, *tasks, return_exceptions=True)
+            if writer.cancelled():  # stopped (Ctrl-C, SIGTERM, another task's refusal), not failed itself: the
+                self._writer.flush()  # results waiting for the lock are answers paid for, stored before it ends
             self.counters.in_flight = self.engine.in_flight
 
     def _notify(self, what: str) -> None:
@@ -159,15 +164,17 @@ class Executor:
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()
+            handed_on = False  # its result to the writer, which counts the job done once it is stored
             try:
                 if isinstance(job, PreparedBrief):
-                    await self._brief(job)
+                    handed_on = await self._brief(job)
                 elif isinstance(job, SummaryJob):
-                    await self._summarize_pending(job)
+                    handed_on = await self._summarize_pending(job)
                 else:
-                    await self._summarize(job)
+                    handed_on = await self._summarize(job)
             finally:
-                self._queue.done()
+                if not handed_on:
+                    self._queue.done()
 
     async def _prepare_briefs(self) -> None:
         """Read and analyse each due brief's members as it falls due (while there is room), for its request later."""
@@ -246,16 +253,17 @@ class Executor:
         return f"gave up after {self.config.retry.attempts} attempt(s): {exc.error.summary}"
 
     # -- jobs --------------------------------------------------------------------------------
-    async def _summarize_pending(self, job: SummaryJob) -> None:
+    async def _summarize_pending(self, job: SummaryJob) -> bool:
         """A summary handed out by its ID, its article read now. One no longer pending (nothing else should have
         done it, but the store is the judge) is finished at once, so whoever handed it out does not wait for it."""
         work = self.store.pending(model=self.model, prompt_version=self.prompt_version, summary_ids=[job.summary_id])
         if work:
-            await self._summarize(work[0])
-        elif self.on_finished is not None:
+            return await self._summarize(work[0])
+        if self.on_finished is not None:
             self.on_finished(job)
+        return False
 
-    async def _summarize(self, item: WorkItem) -> None:
+    async def _summarize(self, item: WorkItem) -> bool:
         from summarizer.schemas import ArticleSummary
         from summarizer.segment import Article, segment
 
@@ -284,33 +292,25 @@ class Executor:
                 error, kind = summary.error or "no usable answer", "permanent"
         spans = sentence_spans(article.sentences)
 
-        def write(wait: bool) -> bool:
+        def write() -> bool:
             return self.store.finish_summary(
-                item.summary_id,
-                status=status,
-                result=result,
-                error=error,
-                error_kind=kind,
-                stats=stats,
-                run_id=self.run_id,
-                article_id=item.article_id,
-                sentences=spans,
-                attempts=attempts,
-                wait=wait,
-            )
+                item.summary_id, status=status, result=result, error=error, error_kind=kind, stats=stats,
+                run_id=self.run_id, article_id=item.article_id, sentences=spans, attempts=attempts,
+            )  # fmt: skip
 
-        recorded = await self._write(write)
-        if recorded and status == "done":
-            self.counters.summarized += 1
-        elif recorded:
-            self.counters.failed += 1
-            log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
-            self._notify("failure")
-        if self.on_finished is not None:
-            self.on_finished(item)
-        self._notify("article")
+        def then(recorded: bool) -> None:
+            if recorded and status == "done":
+                self.counters.summarized += 1
+            elif recorded:
+                self.counters.failed += 1
+                log.info("a%d (%s): %s", item.article_id, item.document.origin, error)
+                self._notify("failure")
+            self._finished(item, "article")
 
-    async def _brief(self, prepared: PreparedBrief) -> None:
+        self._writer.add(write, then)
+        return True
+
+    async def _brief(self, prepared: PreparedBrief) -> bool:
         from summarizer.brief import BriefParts
 
         job = prepared.job
@@ -329,47 +329,28 @@ class Executor:
         # ships, as ``summarizer brief`` ships it.
         result = None if failed else parts.model_dump_json()
 
-        def write(wait: bool) -> bool:
+        def write() -> bool:
             return self.store.save_brief(
-                job.event_id,
-                model=self.model,
-                prompt_version=self.prompt_version,
-                members=list(job.members),
-                digest=job.digest,
-                status="failed" if failed else "done",
-                error=parts.error,
-                error_kind=kind,
-                result=result,
-                stats=parts.stats.model_dump(),
-                run_id=self.run_id,
-                wait=wait,
-            )
+                job.event_id, model=self.model, prompt_version=self.prompt_version, members=list(job.members),
+                digest=job.digest, status="failed" if failed else "done", error=parts.error, error_kind=kind,
+                result=result, stats=parts.stats.model_dump(), run_id=self.run_id,
+            )  # fmt: skip
 
-        recorded = await self._write(write)
-        if recorded and not failed:
-            self.counters.briefs += 1
-        elif recorded:
-            self.counters.briefs_failed += 1
-        if recorded and parts.error:
-            log.info("event %d brief: %s", job.event_id, parts.error)
+        def then(recorded: bool) -> None:
+            if recorded and not failed:
+                self.counters.briefs += 1
+            elif recorded:
+                self.counters.briefs_failed += 1
+            if recorded and parts.error:
+                log.info("event %d brief: %s", job.event_id, parts.error)
+            self._finished(job, "brief")
+
+        self._writer.add(write, then)
+        return True
+
+    def _finished(self, job: Job, what: str) -> None:
+        """A job's result is stored: whoever handed it out is told, and the queue counts it done."""
         if self.on_finished is not None:
             self.on_finished(job)
-        self._notify("brief")
-
-    async def _write(self, write: Callable[[bool], bool]) -> bool:
-        """``write(wait)``, a result's transaction, from the event loop: while another connection (the
-        other workers, the ingest) holds the store's lock, this loop goes on with other answers and tries
-        again every BUSY_POLL or so, rather than sleeping in the store with every answer waiting on it.
-        Past BUSY_TIMEOUT it waits, and fails, as any write does. Cancelled meanwhile (Ctrl-C, SIGTERM,
-        another task's refusal), it stores the answer it holds before it stops: the answer is paid for."""
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    return write(False)
-                except LockBusy:
-                    await asyncio.sleep(BUSY_POLL)
-        except asyncio.CancelledError:
-            write(True)
-            raise
-        return write(True)
+        self._notify(what)
+        self._queue.done()

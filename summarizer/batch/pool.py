@@ -18,7 +18,8 @@ each with its share of the concurrency and of the rate limits, on its own connec
   start the provider (an embedded server, say).
 - **The parent owns the run.** Workers report their counters and the jobs they finished; the
   parent adds them up for the progress display and the runs table.
-- **Crash safety is the store's:** each ingested chunk and each result is its own transaction, and
+- **Crash safety is the store's:** each ingested chunk is its own transaction, each result is committed
+  with the row it marks done (several together when the lock was busy), and
   workers die with the parent (``PR_SET_PDEATHSIG``), so a batch killed with ``kill -9`` leaves
   nothing running that could write after it. Ctrl-C or SIGTERM in the parent reaches each worker as
   SIGTERM; the worker cancels its work (unfinished articles stay pending) and exits.
