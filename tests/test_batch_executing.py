@@ -166,6 +166,86 @@ def test_results_waiting_for_the_lock_are_committed_together_each_told_in_order(
     assert {r["status"] for r in rows(path, "SELECT status FROM summaries")} == {"done"}
 
 
+def test_a_write_that_fails_is_undone_alone_the_others_stored_and_told_then_its_error_raised(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    with Store(path) as store:
+        _, finishes = _summaries_to_finish(store, tmp_path, 3)
+
+        def broken() -> bool:
+            store.db.execute("UPDATE summaries SET attempts = 99")  # undone with its savepoint
+            raise RuntimeError("this result cannot be written")
+
+        def loud(ok: bool) -> None:
+            raise ValueError("a follow-up that fails")
+
+        told: list[tuple[int, bool]] = []
+        writer = ResultWriter(store)
+        writer.add(finishes[0], lambda ok: told.append((0, ok)))
+        writer.add(broken, lambda ok: told.append((1, ok)))
+        writer.add(finishes[1], loud)
+        writer.add(finishes[2], lambda ok: told.append((3, ok)))
+        with pytest.raises(RuntimeError, match="cannot be written"):
+            writer.flush()
+        writer.flush()  # nothing is left waiting: the failed write is not tried again
+    assert told == [(0, True), (3, True)]
+    assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}] * 3
+
+
+def test_a_run_stopped_by_a_refusal_says_so_even_if_its_waiting_results_cannot_be_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connection holds the lock past BUSY_TIMEOUT while a request is refused for good: the results
+    waiting cannot be stored (they stay pending, logged), and the run's error is the refusal, not the lock."""
+    import threading
+
+    import summarizer.batch.connection as connection
+    from summarizer.batch.engines import Call
+    from summarizer.errors import ProviderError
+
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT", 0.3)
+
+    class Refusing(ExtractiveEngine):
+        made = 0
+
+        def summary(self, article: Any) -> Any:
+            self.made += 1
+            if self.made < 3:
+                return super().summary(article)
+
+            async def refuse() -> Any:
+                await asyncio.sleep(0.05)
+                raise ProviderError("bad key", kind="auth", status=401)
+
+            return Call(0, refuse)
+
+    path = tmp_path / "b.db"
+    with Store(path) as store:
+        batch, _ = _summaries_to_finish(store, tmp_path, 3)
+        executor = Executor(
+            store, Refusing(), model=batch.model, prompt_version=batch.prompt_version,
+            config=BatchConfig(concurrency=3), run_id=batch.run_id,
+        )  # fmt: skip
+        for item in batch.planner.pending():
+            executor.submit(item)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with Store(path) as other, other.transaction():
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert holding.wait(5)
+        try:
+            with pytest.raises(ProviderError, match="bad key"):
+                asyncio.run(executor.run())
+        finally:
+            release.set()
+            holder.join(5)
+    assert {r["status"] for r in rows(path, "SELECT status FROM summaries")} == {"pending"}
+
+
 def test_tasks_go_on_to_their_next_jobs_while_their_results_wait_for_the_lock(tmp_path: Path) -> None:
     """One request at a time means two tasks: with the lock held by another connection, all three articles are
     summarised before any result is stored, then stored once it frees."""

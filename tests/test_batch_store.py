@@ -282,6 +282,24 @@ def test_a_failure_after_a_transaction_inside_another_undoes_both(store: Store) 
     assert list(store.known_hashes([doc(2).sha256])) == [doc(2).sha256]
 
 
+def test_after_sqlite_ends_the_whole_transaction_in_a_savepoint_nothing_more_is_written(store: Store) -> None:
+    """A failure SQLite answers by rolling back everything (a full disk, an I/O error; here ``OR ROLLBACK``) leaves
+    no transaction open: what the caller writes next must not be committed on its own, and the outer step fails
+    as rolled back, a StoreError, not a bare "cannot commit"."""
+    store.db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    store.db.execute("INSERT INTO t VALUES (2)")
+    with pytest.raises(StoreError, match="the step was rolled back"), store.transaction():
+        store.db.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(sqlite3.IntegrityError), store.transaction():
+            store.db.execute("INSERT OR ROLLBACK INTO t VALUES (2)")
+        with pytest.raises(StoreError), store.transaction():
+            store.db.execute("INSERT INTO t VALUES (3)")
+    assert [r[0] for r in store.db.execute("SELECT x FROM t ORDER BY x")] == [2]
+    with store.transaction():  # the next transaction is an ordinary one again
+        store.db.execute("INSERT INTO t VALUES (4)")
+    assert [r[0] for r in store.db.execute("SELECT x FROM t ORDER BY x")] == [2, 4]
+
+
 def test_a_write_on_a_full_disk_is_a_store_error_and_leaves_nothing(store: Store) -> None:
     run = store.start_run(inbox="x", provider="p", model="m", prompt_version="v1")
     store.db.execute("PRAGMA max_page_count = 1")  # SQLite's own SQLITE_FULL: the file may not grow any more

@@ -93,6 +93,8 @@ class Connection:
         self._lock_file: Any = None
         self._depth = 0
         """Transactions open, the outermost and the savepoints inside it."""
+        self._ended: StoreError | None = None
+        """Why SQLite ended the open transaction from inside a savepoint (nothing more may be written in it)."""
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
         except sqlite3.Error as exc:
@@ -161,8 +163,9 @@ class Connection:
     def transaction(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: all of it is committed, or none of it. Without ``wait``, LockBusy at
         once if another connection holds the write lock (for an event loop, which waits its own way).
-        Inside another (several results written together), a savepoint: undone alone if it fails, and
-        committed with the one around it."""
+        Inside another (results written together), a savepoint: a failure undoes it alone, unless SQLite
+        ended the whole transaction (a full disk), after which nothing more is written and the outer one
+        fails as rolled back."""
         if self._depth:
             yield from self._savepoint()
             return
@@ -171,9 +174,11 @@ class Connection:
         except sqlite3.OperationalError as exc:
             self._raise_refused(exc)
             raise
-        self._depth = 1
+        self._depth, self._ended = 1, None
         try:
             yield self.db
+            if self._ended is not None:  # a failure inside ended it; the caller went on regardless
+                raise self._ended
             self.db.execute("COMMIT")
         except BaseException as exc:
             self._rollback()
@@ -181,22 +186,33 @@ class Connection:
                 self._raise_refused(exc)
             raise
         finally:
-            self._depth = 0
+            self._depth, self._ended = 0, None
 
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        if self._ended is not None:
+            raise self._ended
         name = f"nested{self._depth}"
         self.db.execute(f"SAVEPOINT {name}")
         self._depth += 1
         try:
             yield self.db
-        except BaseException:
-            if self.db.in_transaction:  # SQLite may have ended it all itself (a full disk)
+        except BaseException as exc:
+            if self.db.in_transaction:
                 self.db.execute(f"ROLLBACK TO {name}")
+            else:  # SQLite rolled the whole transaction back: what follows in it must not autocommit
+                self._ended = self._ended_by(exc)
             raise
         finally:
             self._depth -= 1
             if self.db.in_transaction:
                 self.db.execute(f"RELEASE {name}")
+
+    def _ended_by(self, exc: BaseException) -> StoreError:
+        meaning = _write_failure(exc) if isinstance(exc, sqlite3.OperationalError) else None
+        return StoreError(
+            f"{self.path}: cannot write the batch store: {meaning or 'the transaction was ended'} ({exc});"
+            " the step was rolled back"
+        )
 
     def _rollback(self) -> None:
         """ROLLBACK if a transaction is open: SQLite ends one itself on some errors (a full disk)."""

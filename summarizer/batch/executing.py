@@ -125,23 +125,37 @@ class Executor:
         would otherwise go out as a cancelled one frees it."""
         extra = max(self.config.concurrency // 2, 1)  # tasks beyond the request slots: see the module's docstring
         tasks = [asyncio.create_task(self._work()) for _ in range(self.config.concurrency + extra)]
-        writer = asyncio.create_task(self._writer.run())
-        tasks += [asyncio.create_task(self._prepare_briefs()), writer]
+        tasks += [asyncio.create_task(self._prepare_briefs()), asyncio.create_task(self._writer.run())]
         joiner = asyncio.create_task(self._drain(feed))
         ticker = asyncio.create_task(self._tick())
+        failure: BaseException | None = None
         try:
             await asyncio.wait([joiner, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in (joiner, *tasks):  # the feed's failure too (a job it could not read)
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             self.engine.halt()
             for task in (joiner, ticker, *tasks):
                 task.cancel()
-            await asyncio.gather(joiner, ticker, *tasks, return_exceptions=True)
-            if writer.cancelled():  # stopped (Ctrl-C, SIGTERM, another task's refusal), not failed itself: the
-                self._writer.flush()  # results waiting for the lock are answers paid for, stored before it ends
+            try:
+                await asyncio.gather(joiner, ticker, *tasks, return_exceptions=True)
+            finally:
+                self._store_what_waits(failure)
             self.counters.in_flight = self.engine.in_flight
+
+    def _store_what_waits(self, failure: BaseException | None) -> None:
+        """Results still waiting for the lock are answers paid for: stored before the run ends (Ctrl-C, SIGTERM,
+        another task's refusal). If that fails too, the run's own failure is the one raised."""
+        try:
+            self._writer.flush()
+        except Exception as exc:
+            if failure is None:
+                raise
+            log.error("results of this run were not stored (the articles stay pending): %s", exc)
 
     def _notify(self, what: str) -> None:
         if self.progress is not None:

@@ -104,7 +104,8 @@ class JobQueue:
         await self._finished.wait()
 
     def _preparer_blocked(self) -> bool:
-        return bool(self._due) and len(self._ready) + self._preparing >= self.room
+        """A brief is due and the room is full of prepared ones (not merely one being prepared)."""
+        return bool(self._due) and len(self._ready) >= self.room
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []

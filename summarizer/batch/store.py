@@ -260,11 +260,11 @@ class Store(Connection):
         wait: bool = True,
     ) -> bool:
         """Mark the row done or failed with its result and the ``attempts`` that led to it, in one
-        transaction; False if it was not pending. Without ``wait``, LockBusy while another connection writes.
+        transaction (a savepoint of the batch writer's, which writes several together); False if it was
+        not pending. Without ``wait``, LockBusy while another connection writes.
 
-        Attempts are counted with the result (one write per article, each waiting for the lock the other
-        workers and the ingest hold): one cut short by a crash or Ctrl-C is not counted, nor are its
-        calls, and the article stays pending for the next run.
+        Attempts are counted with the result (one write per article): one cut short by a crash or Ctrl-C
+        is not counted, nor are its calls, and the article stays pending for the next run.
         """
         with self.transaction(wait=wait) as db:
             cursor = db.execute(
@@ -370,8 +370,8 @@ class Store(Connection):
         wait: bool = True,
     ) -> bool:
         """Record a brief; a failed one for the same members is replaced, a done one never is. A done
-        brief becomes the event's next version (per model and prompt version) in the same transaction.
-        Without ``wait``, LockBusy while another connection writes."""
+        brief becomes the event's next version (per model and prompt version) in the same transaction (a
+        savepoint of the batch writer's). Without ``wait``, LockBusy while another connection writes."""
         with self.transaction(wait=wait) as db:
             cursor = db.execute(
                 "INSERT INTO briefs (event_id, model, prompt_version, members, members_digest, status, error,"

@@ -15,7 +15,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from summarizer.batch.connection import BUSY_POLL, BUSY_TIMEOUT, LockBusy
+from summarizer.batch import connection
+from summarizer.batch.connection import LockBusy
 from summarizer.batch.store import Store
 
 Write = Callable[[], bool]
@@ -27,7 +28,11 @@ Then = Callable[[bool], None]
 class ResultWriter:
     """Writes handed to :meth:`add` go out from :meth:`run` (a task of the executor's loop) as soon as the store's
     lock is free; :meth:`flush` writes what is left, waiting for the lock (on the way out: the answers are paid for).
-    Past BUSY_TIMEOUT of waiting, a write waits, and fails, as any write does."""
+    Past BUSY_TIMEOUT of waiting, a write waits, and fails, as any write does.
+
+    A write that raises is undone alone: the others are committed and followed up, then its error is raised
+    (a bug, or the store refusing it). If SQLite ended the whole transaction (a full disk), none is committed.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -41,12 +46,12 @@ class ResultWriter:
     async def run(self) -> None:
         while True:
             await self._waiting.wait()
-            deadline = time.monotonic() + BUSY_TIMEOUT
+            deadline = time.monotonic() + connection.BUSY_TIMEOUT
             while self._pending:
                 try:
                     self._write(wait=time.monotonic() >= deadline)
                 except LockBusy:
-                    await asyncio.sleep(BUSY_POLL)
+                    await asyncio.sleep(connection.BUSY_POLL)
 
     def flush(self) -> None:
         if self._pending:
@@ -54,9 +59,26 @@ class ResultWriter:
 
     def _write(self, *, wait: bool) -> None:
         batch = self._pending
+        recorded: list[bool | None] = []
+        failures: list[Exception] = []
         with self.store.transaction(wait=wait):
-            recorded = [write() for write, _ in batch]
+            for write, _ in batch:
+                try:
+                    with self.store.transaction():  # a savepoint: a write that fails is undone alone
+                        ok = write()
+                except Exception as exc:  # if SQLite ended the whole transaction, the outer one fails
+                    failures.append(exc)
+                    recorded.append(None)
+                else:
+                    recorded.append(ok)
         self._pending = []  # nothing was added meanwhile: this ran without yielding to the loop
         self._waiting.clear()
-        for (_, then), ok in zip(batch, recorded, strict=True):
-            then(ok)
+        for (_, then), stored in zip(batch, recorded, strict=True):
+            if stored is None:
+                continue
+            try:
+                then(stored)
+            except Exception as exc:  # every committed result is followed up; the first error is raised after
+                failures.append(exc)
+        if failures:
+            raise failures[0]
