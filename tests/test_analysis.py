@@ -339,6 +339,30 @@ def test_a_figure_in_words_is_read_and_a_sentence_with_no_digit_or_number_word_i
             "Chief Aro Tane says in the valley all crews left as the rescue ended, the dogs slept and the river fell.",
             False,
         ),
+        # A figure both give with what it counts, and one more shared word: three content words make the point.
+        (
+            "The mayor of Orlo had asked for $4.2 billion for a new harbour wall before the storm.",
+            "Critics in Pell say the governor wanted $4.2 billion to build the wall they oppose.",
+            True,
+        ),
+        # The same three shared words, without the figure: too few to be a point.
+        (
+            "The mayor of Orlo had asked for four new cranes for a harbour wall before the storm.",
+            "Critics in Pell say the governor wanted new cranes to build the wall they oppose.",
+            False,
+        ),
+        # "9/11" names a day, it is not a count: the figure rule does not apply to "9/11 families waited".
+        (
+            "Senator Marr said the 9/11 families waited for the vote.",
+            "Governor Lisle said the 9/11 families waited in vain.",
+            False,
+        ),
+        # With a count in its place, the same sentences make a point.
+        (
+            "Senator Marr said the 900 families waited for the vote.",
+            "Governor Lisle said the 900 families waited in vain.",
+            True,
+        ),
     ],
 )
 def test_a_consensus_point_worded_by_shared_words_needs_a_run_of_them(first: str, second: str, worded: bool) -> None:
@@ -350,3 +374,15 @@ def test_a_consensus_point_worded_by_shared_words_needs_a_run_of_them(first: str
     shipped, dropped = consensus(Analysis(consensus=[point]), Sentences(articles))
     assert dropped == []
     assert [c.text.startswith("reported alike: …") for c in shipped] == ([True] if worded else [])
+
+
+def test_a_calendar_day_several_articles_give_alone_anchors_a_consensus_point() -> None:
+    """One shared rare word is a coincidence as often as a point, but a resolved day (here written two ways) in
+    sentences of both articles is what a figure is: an anchor on its own."""
+    articles = _articles(
+        ("The stopgap keeps the agencies open until Feb. 15 while talks go on.", "2026-01-26"),
+        ("Lawmakers can now fund the departments through February 15, aides said.", "2026-01-26"),
+    )
+    points = analyse(articles).consensus
+    assert [[f"{r.article_id}.{r.sentence_id}" for r in p.refs] for p in points] == [["a1.s1", "a2.s1"]]
+    assert points[0].values == ("@2026-02-15",)

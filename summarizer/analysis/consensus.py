@@ -4,7 +4,8 @@ News sentences that agree rarely agree word for word: one says Brat spent "just 
 in a long sentence about his campaign, another gives "$200,000" in a sentence about Cantor's
 money. So a point starts from an anchor, a figure, a distinctive word or a calendar day (one that
 few sentences of the event use) found in sentences of two or more articles, and takes from each
-article the sentence that shares the most anchors with the others. Sentences that use the same
+article the sentence that shares the most anchors with the others (a figure or a day shared is a point
+on its own; a word needs another beside it). Sentences that use the same
 words with different figures are a possible discrepancy, never agreement; sentences of which one
 negates what the other asserts ("sailed despite a storm warning", "left before any storm warning")
 are a contradiction, never agreement. Pairs come from an index of the anchors, so the work grows
@@ -78,8 +79,8 @@ def agreements(sentences: Sequence[SentenceInfo]) -> list[Agreement]:
         if any(_conflict(a, b) or _opposed(a, b) for a, b in itertools.combinations(members, 2)):
             continue
         shared = frozenset(set.intersection(*(anchors[m.ref] for m in members)))
-        if len(shared) < 2 and not any(a.startswith("#") for a in shared):
-            continue  # one shared word is a coincidence as often as a point; a shared figure is not
+        if len(shared) < 2 and not any(a[0] in "#@" for a in shared):
+            continue  # one shared word is a coincidence as often as a point; a shared figure or day is not
         words = min(containment(a.stems, b.stems) for a, b in itertools.combinations(members, 2))
         figures = sum(1 for a in shared if a.startswith("#"))
         score = len(shared) * 0.5 + figures * 0.5 + len(members) * 0.25 + words  # a figure is rarely shared by chance

@@ -8,6 +8,7 @@ its reason, as a model's claim would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
@@ -214,12 +215,23 @@ def _shared_words(citations: Sequence[Citation]) -> str:
     phrases = [" ".join(run) for run in runs if run and not all(w.lower() in _FILLER for w in run)]
     content = [w for p in phrases for w in p.split() if w.lower() not in _FILLER]
     longest = max(sum(1 for w in p.split() if w.lower() not in _FILLER) for p in phrases) if phrases else 0
-    if len(content) < MIN_SHARED_WORDS or longest < 2:
-        return ""  # scattered words ("… security … prison … forces …") are not a point anyone made
+    # A figure all of them give with a word of what it counts ("$5.7 billion") is a point; scattered
+    # words alone ("… security … prison … forces …") are not one anyone made.
+    counted = any(
+        any(_FIGURE.fullmatch(w) for w in p.split()) and sum(w.lower() not in _FILLER for w in p.split()) >= 2
+        for p in phrases
+    )
+    least = MIN_FIGURE_WORDS if counted else MIN_SHARED_WORDS
+    if len(content) < least or longest < 2:
+        return ""
     return "reported alike: … " + " … ".join(dict.fromkeys(phrases)) + " …"  # lower case: a capital reads as a name
 
 
 MIN_SHARED_WORDS = 5
 """Fewer shared content words than this say too little to be a point (and one run of them must hold two)."""
+MIN_FIGURE_WORDS = 3
+"""As MIN_SHARED_WORDS, when a run of the shared words is a figure with a word of what it counts."""
+_FIGURE = re.compile(r"[$€£]?\d[\d,.]*%?")
+"""A word that is a figure ("$5.7", "1,200", "40%"); not "9/11" or "97-1", which name things."""
 _EDGE = ".,;:!?\"'“”‘’()[]—–-"
 _FILLER = FUNCTION_WORDS
