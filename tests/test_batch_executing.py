@@ -1,7 +1,9 @@
 """Doing jobs in one process (``summarizer.batch.executing``): cancellation, results waiting for the store's lock."""
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,37 @@ def _summaries_to_finish(store: Store, tmp_path: Path, count: int = 1) -> tuple[
     return batch, [finish(item) for item in items]
 
 
+def _executor(store: Store, batch: Batch, engine: Any = None, **config: Any) -> Executor:
+    """An executor for ``batch``'s pending summaries, all submitted (the extractive engine unless given)."""
+    executor = Executor(
+        store, engine or ExtractiveEngine(), model=batch.model, prompt_version=batch.prompt_version,
+        config=BatchConfig(**config), run_id=batch.run_id,
+    )  # fmt: skip
+    for item in batch.planner.pending():
+        executor.submit(item)
+    return executor
+
+
+@contextlib.contextmanager
+def _lock_held_elsewhere(path: Path) -> Iterator[threading.Event]:
+    """Another connection (as another process's would) holds the store's write lock until the event is set."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with Store(path) as other, other.transaction():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join(5)
+
+
 def test_a_result_waiting_for_the_store_lock_lets_the_event_loop_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,8 +229,6 @@ def test_a_run_stopped_by_a_refusal_says_so_even_if_its_waiting_results_cannot_b
 ) -> None:
     """Another connection holds the lock past BUSY_TIMEOUT while a request is refused for good: the results
     waiting cannot be stored (they stay pending, logged), and the run's error is the refusal, not the lock."""
-    import threading
-
     import summarizer.batch.connection as connection
     from summarizer.batch.engines import Call
     from summarizer.errors import ProviderError
@@ -221,28 +252,9 @@ def test_a_run_stopped_by_a_refusal_says_so_even_if_its_waiting_results_cannot_b
     path = tmp_path / "b.db"
     with Store(path) as store:
         batch, _ = _summaries_to_finish(store, tmp_path, 3)
-        executor = Executor(
-            store, Refusing(), model=batch.model, prompt_version=batch.prompt_version,
-            config=BatchConfig(concurrency=3), run_id=batch.run_id,
-        )  # fmt: skip
-        for item in batch.planner.pending():
-            executor.submit(item)
-        holding, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with Store(path) as other, other.transaction():
-                holding.set()
-                release.wait(5)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        assert holding.wait(5)
-        try:
-            with pytest.raises(ProviderError, match="bad key"):
-                asyncio.run(executor.run())
-        finally:
-            release.set()
-            holder.join(5)
+        executor = _executor(store, batch, Refusing(), concurrency=3)
+        with _lock_held_elsewhere(path), pytest.raises(ProviderError, match="bad key"):
+            asyncio.run(executor.run())
     assert {r["status"] for r in rows(path, "SELECT status FROM summaries")} == {"pending"}
 
 
@@ -256,12 +268,7 @@ def test_tasks_go_on_to_their_next_jobs_while_their_results_wait_for_the_lock(tm
         summarised: list[str] = []
         summary = engine.summary
         engine.summary = lambda article: summarised.append(article.id) or summary(article)  # type: ignore[method-assign]
-        executor = Executor(
-            store, engine, model=batch.model, prompt_version=batch.prompt_version, config=BatchConfig(concurrency=1),
-            run_id=batch.run_id,
-        )  # fmt: skip
-        for item in batch.planner.pending():
-            executor.submit(item)
+        executor = _executor(store, batch, engine, concurrency=1)
 
         async def scenario() -> tuple[int, set[str]]:
             other.db.execute("BEGIN IMMEDIATE")
@@ -283,29 +290,12 @@ def test_tasks_go_on_to_their_next_jobs_while_their_results_wait_for_the_lock(tm
 def test_results_waiting_for_the_lock_are_stored_before_a_cancelled_run_ends(tmp_path: Path) -> None:
     # Ctrl-C, SIGTERM or another task's refusal cancels every task; results waiting for the store's lock are
     # answers already paid for: they are stored (waiting for the lock, as any write) before the run ends.
-    import threading
-
     path = tmp_path / "b.db"
     with Store(path) as store:
         batch, _ = _summaries_to_finish(store, tmp_path, 2)
-        executor = Executor(
-            store, ExtractiveEngine(), model=batch.model, prompt_version=batch.prompt_version, config=BatchConfig(),
-            run_id=batch.run_id,
-        )  # fmt: skip
-        for item in batch.planner.pending():
-            executor.submit(item)
-        holding, release = threading.Event(), threading.Event()
+        executor = _executor(store, batch)
 
-        def hold() -> None:  # another process's connection, writing
-            with Store(path) as other, other.transaction():
-                holding.set()
-                release.wait(5)
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        assert holding.wait(5)
-
-        async def scenario() -> None:
+        async def scenario(release: threading.Event) -> None:
             running = asyncio.create_task(executor.run())
             await asyncio.sleep(0.1)  # both summarised, their results waiting for the lock
             assert not running.done()
@@ -314,8 +304,8 @@ def test_results_waiting_for_the_lock_are_stored_before_a_cancelled_run_ends(tmp
             with pytest.raises(asyncio.CancelledError):
                 await running
 
-        asyncio.run(scenario())
-        holder.join(5)
+        with _lock_held_elsewhere(path) as release:
+            asyncio.run(scenario(release))
     assert rows(path, "SELECT status, attempts FROM summaries") == [{"status": "done", "attempts": 1}] * 2
 
 
