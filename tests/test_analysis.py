@@ -59,6 +59,32 @@ def test_an_undated_article_leaves_relative_dates_unresolved_and_borrows_a_year_
     assert "dated articles" in borrowed[0].how
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fifteen of the 19 Sept. 11 hijackers were Saudi nationals.", None),  # the attacks of some year
+        ("Families of Sept. 11 victims may now sue.", None),
+        ("The Jan. 6 committee met again.", None),  # names, not dates of the story: not on its timeline
+        ("The stopgap runs until the Feb. 15 deadline.", "2022-02-15"),  # a day that is a date, used before a noun
+        ("On Sept. 11 the Senate voted.", "2021-09-11"),
+        ("The Sept. 11, 2001, attacks killed nearly 3,000 people.", "2001-09-11"),  # its year given
+    ],
+)
+def test_a_day_and_month_naming_an_event_are_not_placed_in_the_nearest_year(text: str, expected: str | None) -> None:
+    assert _iso(text) == [expected]
+
+
+def test_a_day_naming_an_event_stays_off_the_timeline_and_is_no_count() -> None:
+    articles = _articles(
+        ("Fifteen of the 19 Sept. 11 hijackers were Saudi nationals.", "2016-09-29"),
+        ("Congress voted on Wednesday to let families of Sept. 11 victims sue. Of the 19 hijackers, 15 were Saudi.",
+         "2016-09-29"),
+    )  # fmt: skip
+    analysis = analyse(articles)
+    assert [(d.words, d.iso) for d in analysis.timeline] == [("on Wednesday", "2016-09-28")]
+    assert "figure" not in _kinds(articles)  # "11 hijackers" is not counted against 19
+
+
 def test_may_and_march_are_verbs_unless_a_day_follows() -> None:
     assert _iso("They may march on the capital.") == []
     assert _iso("They marched on May 3.") == ["2022-05-03"] or _iso("They marched on May 3.") == ["2021-05-03"]

@@ -91,6 +91,9 @@ class DateMention:
     resolution: Resolution
     how: str
     """How it was resolved, in a few words ("Thursday before the publication day, 2022-01-22")."""
+    names_an_event: bool = False
+    """A day used as the name of an event of some year ("Sept. 11 hijackers"): not a date of this story, and
+    left unresolved (its digits are still a date's, not a count's)."""
 
     @property
     def iso(self) -> str | None:
@@ -137,6 +140,12 @@ def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
     return _month_day(month, day, reference.year)
 
 
+_NAMES_AN_EVENT = re.compile(
+    r"[\s-]+(?:attacks?|hijackers?|terrorists?|terror|victims|families|widows?|survivors|commission|memorial|"
+    r"anniversary|massacre|riots?|rioters|insurrection|committee)\b"
+)
+"""After a day and month, what makes them the name of an event of some year ("Sept. 11 hijackers", "Jan. 6
+committee"), not a date to place: the nearest such day before publication would be wrong."""
 _PAST_BETWEEN = re.compile(r"\b(?:after|ago|earlier|last|since|when)\b", re.IGNORECASE)
 
 
@@ -276,6 +285,21 @@ def find_dates(
             if year:
                 when = _month_day(month, day, int(year))
                 add(text, start, when, when, "explicit" if when else "unresolved", "written out in full")
+                continue
+            if _NAMES_AN_EVENT.match(sentence, start + len(text)):
+                found.append(
+                    DateMention(
+                        article_id,
+                        sentence_id,
+                        text,
+                        start,
+                        None,
+                        None,
+                        "unresolved",
+                        "a day that names an event of some year",
+                        names_an_event=True,
+                    )
+                )
                 continue
             reference = published or year_hint
             if reference is None:

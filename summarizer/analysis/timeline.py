@@ -16,11 +16,12 @@ def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
     """Each sentence's most precise date (a day over a range, resolved over unresolved), sorted by it.
 
     Unresolved dates (a weekday in an undated article) come last, in article order: shown, never guessed.
+    A day that names an event ("Sept. 11 hijackers") is not a date of this story: left out.
     """
     entries: list[Dated] = []
     for info in sentences:
         ranked = sorted(
-            info.dates,
+            (d for d in info.dates if not d.names_an_event),
             key=lambda d: (d.first is None, not d.is_day, d.resolution == "explicit" and not d.is_day, d.start),
         )
         kept: list[str | None] = []
