@@ -10,6 +10,7 @@ validating and grounding an answer never hold a request slot; a result is stored
 Every attempt passes the rate limiter; transient faults are retried by the retry policy; an article
 that still fails is recorded as failed with its reason, and the batch goes on. A refusal (a bad key,
 an unknown model, every request rejected) stops the batch: :class:`~summarizer.errors.ProviderError`.
+A job that trips a bug fails alone, said to be one, unless BROKEN_IN_A_ROW jobs in a row do.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from summarizer.batch.records import SummaryJob, WorkItem, members_of, sentence_
 from summarizer.batch.retry import TransientFault, classify
 from summarizer.batch.store import Store
 from summarizer.batch.writing import ResultWriter
-from summarizer.errors import ModelOutputError, ProviderError
+from summarizer.errors import ModelOutputError, ProviderError, StoreError
 
 if TYPE_CHECKING:
     from summarizer.schemas import CallStats
@@ -47,6 +48,11 @@ Feed = AsyncIterator[Job]
 PREPARED_PER_SLOT = 2
 """Briefs an executor keeps prepared (members read and analysed) per request slot: enough to fill its slots
 for the two rounds of requests after its last summaries, when nothing else is left to send."""
+
+BROKEN_IN_A_ROW = 5
+"""Jobs that hit a bug (an exception no model or store failure explains), one after another with no job
+done between, after which the batch stops with the last one: one article that trips a bug fails alone
+and the batch goes on; a bug every job trips stops it at once instead of failing the whole inbox."""
 
 REJECTED_IN_A_ROW = 5
 """Requests rejected with a 4xx other than 401/403/404 (each recorded as its article's failure),
@@ -114,6 +120,7 @@ class Executor:
         self._queue = JobQueue(PREPARED_PER_SLOT * config.concurrency)
         self._writer = ResultWriter(store)
         self._rejected_in_a_row = 0
+        self._broken_in_a_row = 0
 
     def submit(self, job: Job) -> None:
         """Queue a job (:mod:`summarizer.batch.ordering` orders them)."""
@@ -198,7 +205,13 @@ class Executor:
 
             rows = self.store.members_with_summaries(job.members, model=self.model, prompt_version=self.prompt_version)
             articles, summaries = members_of(rows)
-            self._queue.prepared(PreparedBrief(job, articles, summaries, await analyse_yielding(articles)))
+            try:
+                analysis = await analyse_yielding(articles)
+            except Exception as exc:
+                broken = self._broken(exc, f"the analysis of event {job.event_id}")
+                self._queue.prepared(PreparedBrief(job, articles, summaries, None, broken))
+            else:
+                self._queue.prepared(PreparedBrief(job, articles, summaries, analysis))
 
     # -- attempts ----------------------------------------------------------------------------
     async def _attempts(self, call: Call[T], before: Callable[[], None] | None = None) -> T:
@@ -263,6 +276,15 @@ class Executor:
             extra_requests=stats.calls - 1,
         )
 
+    def _broken(self, exc: Exception, what: str) -> str:
+        """A job hit a bug: logged with its traceback, and its failure's reason; the batch stops (with ``exc``)
+        once BROKEN_IN_A_ROW jobs have, one after another."""
+        self._broken_in_a_row += 1
+        if self._broken_in_a_row >= BROKEN_IN_A_ROW:
+            raise exc
+        log.error("%s hit a bug (the batch goes on): %s: %s", what, type(exc).__name__, exc, exc_info=exc)
+        return f"a bug in summarizer ({type(exc).__name__}: {exc}); please report it"
+
     def _gave_up(self, exc: TransientFault) -> str:
         return f"gave up after {self.config.retry.attempts} attempt(s): {exc.error.summary}"
 
@@ -281,30 +303,37 @@ class Executor:
         from summarizer.schemas import ArticleSummary
         from summarizer.segment import Article, segment
 
-        article = Article(id=f"a{item.article_id}", doc=item.document, sentences=tuple(segment(item.document.text)))
-        call = self.engine.summary(article)
         status, error, kind, result = "failed", None, None, None
         stats: dict[str, Any] = {}
         attempts = 0
+        spans: str | None = None
 
         def attempt() -> None:
             nonlocal attempts
             attempts += 1
 
         try:
+            sentences = tuple(segment(item.document.text))
+            article = Article(id=f"a{item.article_id}", doc=item.document, sentences=sentences)
+            spans = sentence_spans(article.sentences)
+            call = self.engine.summary(article)
             summary: ArticleSummary = await self._attempts(call, before=attempt)
         except TransientFault as exc:
             error, kind = self._gave_up(exc), "transient"
         except PermanentFailure as exc:
             error, kind = str(exc), "permanent"
+        except (ProviderError, StoreError):
+            raise
+        except Exception as exc:
+            error, kind = self._broken(exc, f"article a{item.article_id}"), "permanent"
         else:
             self._account(summary.stats, call.estimate)
             stats = summary.stats.model_dump()
             if summary.status == "ok":
                 status, result = "done", summary.model_dump_json()
+                self._broken_in_a_row = 0
             else:
                 error, kind = summary.error or "no usable answer", "permanent"
-        spans = sentence_spans(article.sentences)
 
         def write() -> bool:
             return self.store.finish_summary(
@@ -328,16 +357,23 @@ class Executor:
         from summarizer.brief import BriefParts
 
         job = prepared.job
-        call = self.engine.brief(prepared.articles, prepared.summaries, prepared.analysis)
         kind: str | None = None
         try:
+            if prepared.analysis is None:
+                raise PermanentFailure(prepared.error or "no analysis")
+            call = self.engine.brief(prepared.articles, prepared.summaries, prepared.analysis)
             parts: BriefParts = await self._attempts(call)
         except TransientFault as exc:
             parts, kind = BriefParts(error=self._gave_up(exc)), "transient"
         except PermanentFailure as exc:
             parts, kind = BriefParts(error=str(exc)), "permanent"
+        except (ProviderError, StoreError):
+            raise
+        except Exception as exc:
+            parts, kind = BriefParts(error=self._broken(exc, f"the brief of event {job.event_id}")), "permanent"
         else:
             self._account(parts.stats, call.estimate)
+            self._broken_in_a_row = 0
         failed = kind is not None
         # A brief the model could not give still carries the analysis, and a note saying so (brief.analysed): it
         # ships, as ``summarizer brief`` ships it.

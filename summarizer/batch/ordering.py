@@ -39,7 +39,9 @@ class PreparedBrief:
     job: BriefJob
     articles: Sequence[Article]
     summaries: Sequence[ArticleSummary]
-    analysis: Analysis
+    analysis: Analysis | None
+    error: str | None = None
+    """Why there is no analysis (a bug it hit): the brief is recorded as failed with it."""
 
 
 class JobQueue:
