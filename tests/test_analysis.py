@@ -85,6 +85,56 @@ def test_a_day_naming_an_event_stays_off_the_timeline_and_is_no_count() -> None:
     assert "figure" not in _kinds(articles)  # "11 hijackers" is not counted against 19
 
 
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        # Counted back from Wednesday's publication, Thursday would come a week before the shooting it follows.
+        (["Scalise was still in critical condition on Thursday after a gunman opened fire Wednesday."], "2017-06-15"),
+        (["It was upgraded on Friday after the surgery on Wednesday."], "2017-06-16"),
+        # In order counted back from publication: nothing says the text runs on.
+        (["He was released on Tuesday after the arrest on Monday."], None),
+        # A future cue, and "last": not the article's own days.
+        (["The House will vote on Thursday after the Senate acts Wednesday."], None),
+        (["He left last Thursday after the vote on Wednesday."], None),
+        # Three days or more after publication is not an update the next day: left as it is.
+        (["It closed on Saturday after the vote on Wednesday."], None),
+    ],
+)
+def test_the_day_an_articles_text_runs_to(texts: list[str], expected: str | None) -> None:
+    from summarizer.analysis.dates import text_runs_to
+
+    found = text_runs_to(texts, dt.date(2017, 6, 14))  # a Wednesday
+    assert (found.isoformat() if found else None) == expected
+
+
+def test_an_article_updated_the_day_after_publication_dates_its_weekdays_from_that_day() -> None:
+    articles = _articles(
+        (
+            "Scalise was still in critical condition on Thursday after a gunman opened fire Wednesday. "
+            "Pence visited him on Thursday. Many previously scheduled events were canceled Wednesday.",
+            "2017-06-14",
+        ),
+    )
+    dated = [(d.ref.sentence_id, d.words, d.iso) for d in analyse(articles).timeline]
+    assert dated == [
+        ("s1", "Wednesday", "2017-06-14"),
+        ("s3", "Wednesday", "2017-06-14"),
+        ("s1", "on Thursday", "2017-06-15"),
+        ("s2", "on Thursday", "2017-06-15"),
+    ]
+
+
+def test_a_crowded_day_gives_up_entries_before_the_storys_other_days() -> None:
+    from summarizer.analysis.timeline import MAX_ENTRIES
+
+    main_day = " ".join(f"Witness {n} spoke about the attack on Wednesday." for n in range(1, 40))
+    other_days = "The suspect bought the rifle on March 3. The game went ahead on Thursday."
+    (article,) = _articles((f"{other_days} {main_day}", "2017-06-15"))
+    entries = analyse([article]).timeline
+    assert len(entries) == MAX_ENTRIES
+    assert {"2017-03-03", "2017-06-15"} <= {d.iso for d in entries}
+
+
 def test_may_and_march_are_verbs_unless_a_day_follows() -> None:
     assert _iso("They may march on the capital.") == []
     assert _iso("They marched on May 3.") == ["2022-05-03"] or _iso("They marched on May 3.") == ["2021-05-03"]

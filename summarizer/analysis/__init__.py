@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from summarizer.analysis.accounts import agent_findings, attribution_findings, charge_findings, outcome_findings
 from summarizer.analysis.consensus import agreements
-from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
+from summarizer.analysis.dates import event_year_hint, find_dates, publication_day, text_runs_to
 from summarizer.analysis.dating import date_findings
 from summarizer.analysis.figures import arithmetic_findings, figure_findings, self_figure_findings
 from summarizer.analysis.model import Agreement, Analysis, Dated, Finding, Ref, Side
@@ -48,11 +48,12 @@ def read_sentences(articles: Sequence[Article]) -> list[SentenceInfo]:
 def _read_article(article: Article, hint: dt.date | None) -> list[SentenceInfo]:
     infos: list[SentenceInfo] = []
     published = publication_day(article.doc.published)
+    runs_to = text_runs_to([s.text for s in article.citable], published)
     previous = published
     written: int | None = None  # a year written out in the sentence before
     for order, sentence in enumerate(article.citable):
         info = sentence_info(Ref(article.id, sentence.id), sentence.text, order, article.doc.published)
-        info.dates = find_dates(sentence.text, article.id, sentence.id, published, hint, previous, written)
+        info.dates = find_dates(sentence.text, article.id, sentence.id, published, hint, previous, written, runs_to)
         days = [d.first for d in info.dates if d.is_day and d.first is not None]
         previous = days[-1] if days else previous
         years = [

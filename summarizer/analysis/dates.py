@@ -67,6 +67,7 @@ _FINDERS = tuple(
 _OFFSET_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 # A sentence speaking of the future: its bare weekday is the next one, not the last.
 _FUTURE = re.compile(
+    r"(?<!previously )(?<!originally )(?<!already )"  # "previously scheduled events were canceled" is past
     r"\b(?:will|is expected to|are expected to|is set to|are set to|set for|scheduled|is slated|are slated"
     r"|slated for|plans? to|is due to|are due to|due on|coming|upcoming"
     r"|(?:set|scheduled|slated)(?:\s+\w+){0,3}\s+for)\b",
@@ -170,6 +171,43 @@ def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date)
     return published - dt.timedelta(days=back), f"the {name} on or before publication on {published}"
 
 
+def text_runs_to(texts: Sequence[str], published: dt.date | None) -> dt.date | None:
+    """The day after publication an article's own text runs to, if it does: an article updated the next day
+    keeps its first date. The evidence is a sentence that puts one weekday after another ("still in critical
+    condition on Thursday after a gunman opened fire Wednesday") where counting both back from publication
+    would put them the wrong way round, a week apart; the day its later weekday falls on, one or two days after
+    publication, is the day the text runs to. None: nothing says so."""
+    if published is None:
+        return None
+    latest: dt.date | None = None
+    for text in texts:
+        after = _AFTER.search(text)
+        if after is None:
+            continue
+        weekdays = [
+            m
+            for kind, m in _matches(text)
+            if kind == "weekday"
+            and (m.group("prefix") or "").strip().lower() in ("", "on", "late", "early")
+            and not _future(text[: m.start()])
+        ]
+        before = [m for m in weekdays if m.end() <= after.start()]
+        following = [m for m in weekdays if m.start() >= after.end()]
+        if not before or not following:
+            continue
+        later, earlier = _WEEKDAYS[before[-1]["wd"].lower()], _WEEKDAYS[following[0]["wd"].lower()]
+        ahead = (later - published.weekday()) % 7
+        back_later = published - dt.timedelta(days=(published.weekday() - later) % 7)
+        back_earlier = published - dt.timedelta(days=(published.weekday() - earlier) % 7)
+        if back_later < back_earlier and ahead in (1, 2):
+            day = published + dt.timedelta(days=ahead)
+            latest = day if latest is None else max(latest, day)
+    return latest
+
+
+_AFTER = re.compile(r"\bafter\b")
+
+
 def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
     word = " ".join(word.lower().split())
     if word in ("today", "tonight"):
@@ -257,8 +295,12 @@ def find_dates(
     year_hint: dt.date | None = None,
     previous: dt.date | None = None,
     context_year: int | None = None,
+    runs_to: dt.date | None = None,
 ) -> list[DateMention]:
     """Every date expression in ``sentence``, resolved against ``published`` (the article's day).
+
+    ``runs_to`` is a later day the article's own text runs to (:func:`text_runs_to`), which its weekdays
+    count back from instead.
 
     ``year_hint`` is a day from the event's dated articles, used for a day and month without a year
     in an undated article; ``previous`` is the last day this article resolved before this sentence,
@@ -354,7 +396,9 @@ def find_dates(
             if published is None:
                 add(text, start, None, None, "unresolved", "a weekday in an undated article")
                 continue
-            when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, published)
+            when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, runs_to or published)
+            if runs_to is not None:
+                how += f" (the day its text runs to; it was published on {published})"
             add(text, start, when, when, "relative", how)
         elif kind == "word":
             if published is None:

@@ -8,10 +8,11 @@ its reason, as a model's claim would.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
-from summarizer.analysis.dates import event_year_hint, find_dates, publication_day
+from summarizer.analysis.dates import event_year_hint, find_dates, publication_day, text_runs_to
 from summarizer.analysis.model import Analysis, Dated, Finding, Ref
 from summarizer.analysis.text import FUNCTION_WORDS
 from summarizer.claims import fold, unsupported
@@ -27,6 +28,7 @@ class Sentences:
     def __init__(self, articles: Sequence[Article], facts: Sequence[Fact] = ()) -> None:
         self.articles = {a.id: a for a in articles}
         self.year_hint = event_year_hint([a.doc.published for a in articles])
+        self._runs_to: dict[str, dt.date | None] = {}
         self.facts: dict[tuple[str, str], list[str]] = {}
         for fact in facts:
             for c in fact.citations:
@@ -42,6 +44,13 @@ class Sentences:
 
     def fact_ids(self, refs: Sequence[Ref]) -> list[str]:
         return list(dict.fromkeys(f for r in refs for f in self.facts.get((r.article_id, r.sentence_id), [])))
+
+    def runs_to(self, article: Article) -> dt.date | None:
+        """The later day ``article``'s own text runs to, if any (:func:`text_runs_to`), as the analysis read it."""
+        if article.id not in self._runs_to:
+            published = publication_day(article.doc.published)
+            self._runs_to[article.id] = text_runs_to([s.text for s in article.citable], published)
+        return self._runs_to[article.id]
 
 
 def _side_text(refs: Sequence[Ref], sentences: Sentences) -> str:
@@ -70,8 +79,9 @@ def check_dated(entry: Dated, sentences: Sentences) -> str | None:
     if entry.iso is None:
         return None
     again = find_dates(
-        text, entry.ref.article_id, entry.ref.sentence_id, publication_day(article.doc.published), sentences.year_hint
-    )
+        text, entry.ref.article_id, entry.ref.sentence_id, publication_day(article.doc.published), sentences.year_hint,
+        runs_to=sentences.runs_to(article),
+    )  # fmt: skip
     same = [m for m in again if m.text == entry.words]
     # Resolved from the sentence before ("a day earlier", a year written just before): not checkable alone.
     contextual = "counted from 1" in entry.how or "counted from 2" in entry.how or "just before" in entry.how
@@ -90,8 +100,9 @@ def resolve_entry(entry: TimelineEntry, sentences: Sentences) -> TimelineEntry:
         article = sentences.articles[citation.article_id]
         published = publication_day(article.doc.published)
         for mention in find_dates(
-            citation.text, citation.article_id, citation.sentence_id, published, sentences.year_hint
-        ):
+            citation.text, citation.article_id, citation.sentence_id, published, sentences.year_hint,
+            runs_to=sentences.runs_to(article),
+        ):  # fmt: skip
             if mention.iso and (mention.text.lower() in words or words in mention.text.lower()):
                 return entry.model_copy(update={"iso": mention.iso, "resolution": mention.resolution})
     return entry.model_copy(update={"iso": None, "resolution": "unresolved"})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from summarizer.analysis.model import Dated
 from summarizer.analysis.sentences import SentenceInfo
 
-MAX_ENTRIES = 24
+MAX_ENTRIES = 28
+"""Entries a story's timeline keeps, taken from its most crowded days first (see ``_thinned``)."""
 PER_SENTENCE = 2
 """A sentence may date two events ("overrode on Wednesday the veto of a bill about Sept. 11, 2001")."""
 
@@ -33,4 +35,17 @@ def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
             entries.append(Dated(info.ref, mention.text, mention.iso, mention.resolution, mention.how, sort_key))
     order = {id(e): i for i, e in enumerate(entries)}
     entries.sort(key=lambda e: (e.sort_key, order[id(e)]))
-    return entries[:MAX_ENTRIES]
+    return _thinned(entries)
+
+
+def _thinned(entries: list[Dated]) -> list[Dated]:
+    """At most MAX_ENTRIES, taken from the most crowded days (the day of the event, said in every other
+    sentence), each losing its last-told entries first: a story's other days are not crowded out by its main one."""
+    per_day = Counter(e.iso for e in entries)
+    dropped: set[int] = set()
+    while len(entries) - len(dropped) > MAX_ENTRIES:
+        day = max(per_day, key=lambda d: per_day[d])
+        victim = next(e for e in reversed(entries) if e.iso == day and id(e) not in dropped)
+        dropped.add(id(victim))
+        per_day[day] -= 1
+    return [e for e in entries if id(e) not in dropped]
