@@ -51,6 +51,17 @@ def test_a_day_earlier_counts_from_the_date_before_it() -> None:
     assert _iso("A day earlier, the House voted.", previous=None) == [None]
 
 
+def test_a_date_says_when_it_borrowed_from_the_text_before_its_sentence() -> None:
+    def contexts(text: str, **kw: object) -> list[str]:
+        return [m.context for m in find_dates(text, "a1", "s1", SATURDAY, **kw)]  # type: ignore[arg-type]
+
+    assert contexts("A day earlier, the House voted.", previous=dt.date(2022, 1, 19)) == ["date"]
+    assert contexts("On July 22 the emails came out.", context_year=2016) == ["year"]
+    assert contexts("In July the emails came out.", context_year=2016) == ["year"]
+    assert contexts("On July 22 the emails came out.") == [""]
+    assert contexts("On Thursday the House voted, yesterday the Senate.") == ["", ""]
+
+
 def test_an_undated_article_leaves_relative_dates_unresolved_and_borrows_a_year_only() -> None:
     weekday = find_dates("They said on Thursday it was over.", "a2", "s1", None)
     assert [(m.iso, m.resolution) for m in weekday] == [(None, "unresolved")]

@@ -23,6 +23,7 @@ from dateparser import parse as dateparser_parse
 from summarizer.segment import CASE_FOLDS
 
 Resolution = Literal["explicit", "relative", "year-inferred", "unresolved"]
+Context = Literal["", "date", "year"]
 
 _MONTH_NAMES = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -92,6 +93,9 @@ class DateMention:
     resolution: Resolution
     how: str
     """How it was resolved, in a few words ("Thursday before the publication day, 2022-01-22")."""
+    context: Context = ""
+    """What it borrowed from the text before it: a date it counts from ("a day earlier"), or a year ("On July 22"
+    after "In July 2016"). Such a date cannot be checked from its own sentence alone."""
     names_an_event: bool = False
     """A day used as the name of an event of some year ("Sept. 11 hijackers"): not a date of this story, and
     left unresolved (its digits are still a date's, not a count's)."""
@@ -310,9 +314,12 @@ def find_dates(
     found: list[DateMention] = []
     anchor = previous
 
-    def add(text: str, start: int, first: dt.date | None, last: dt.date | None, res: Resolution, how: str) -> None:
+    def add(
+        text: str, start: int, first: dt.date | None, last: dt.date | None, res: Resolution, how: str,
+        context: Context = "",
+    ) -> None:  # fmt: skip
         nonlocal anchor, context_year
-        found.append(DateMention(article_id, sentence_id, text, start, first, last, res, how))
+        found.append(DateMention(article_id, sentence_id, text, start, first, last, res, how, context))
         if first is not None and first == last:
             anchor = first
         if res == "explicit" and first is not None and last is not None and (last - first).days < 365:
@@ -349,7 +356,8 @@ def find_dates(
                 continue
             when = _nearest_year(month, day, reference)
             source = "the publication date" if published else "the event's dated articles"
-            if context_year is not None and context_year != reference.year:
+            borrowed = context_year is not None and context_year != reference.year
+            if borrowed:
                 when, source = _month_day(month, day, context_year), f"the year {context_year} written just before it"
             elif when is not None and when < reference and _future(sentence[:start]):
                 later = _month_day(month, day, when.year + 1)
@@ -363,10 +371,10 @@ def find_dates(
                     if (d := _month_day(month, day, y)) is not None and d.weekday() == _WEEKDAYS[weekday.lower()]
                 ]
                 if fitting:
-                    when, source = fitting[0], f"{source} and the weekday"
+                    when, source, borrowed = fitting[0], f"{source} and the weekday", False
             last = _until(sentence, start + len(text), when)
             how = f"year from {source}" + (", until the day it names" if last != when else "")
-            add(text, start, when, last, "year-inferred" if when else "unresolved", how)
+            add(text, start, when, last, "year-inferred" if when else "unresolved", how, "year" if borrowed else "")
         elif kind == "month":
             reference = published or year_hint
             number = _month_number(groups["month"])
@@ -383,7 +391,7 @@ def find_dates(
             how = f"the {groups['month']} " + (
                 f"of {context_year}, written just before it" if context_year else "on or before publication"
             )
-            add(text, start, first, last, "year-inferred", how)
+            add(text, start, first, last, "year-inferred", how, "year" if context_year else "")
         elif kind == "month_year":
             number = _month_number(groups["month"])
             year = int(groups["year"])
@@ -416,7 +424,7 @@ def find_dates(
                 add(text, start, None, None, "unresolved", "no earlier date in the article to count from")
                 continue
             when = anchor + dt.timedelta(days=sign * size)
-            add(text, start, when, when, "relative", f"counted from {anchor}, the date mentioned before it")
+            add(text, start, when, when, "relative", f"counted from {anchor}, the date mentioned before it", "date")
         elif kind == "year":
             year = int(groups["year"])
             add(text, start, dt.date(year, 1, 1), dt.date(year, 12, 31), "explicit", "a year")

@@ -27,10 +27,6 @@ from summarizer.claims import names
 DATE_CONTEXT = 0.25
 
 
-_ANCHORED = ("counted from 1", "counted from 2")
-"""Dates counted from another date ("a day after"): too easily anchored to the wrong one to contradict anything."""
-
-
 DATE_SHARED = 1
 """Content words two dates' surroundings must share to be dates of one event."""
 MAX_DATE_GAP = 7
@@ -83,7 +79,8 @@ def _event_days(info: SentenceInfo) -> list[DateMention]:
     return [
         d
         for d in info.dates
-        if d.is_day and not d.how.startswith(_ANCHORED) and not _BOUND.search(info.text[max(d.start - 12, 0) : d.start])
+        # A date counted from another ("a day after") is too easily anchored to the wrong one to contradict anything.
+        if d.is_day and d.context != "date" and not _BOUND.search(info.text[max(d.start - 12, 0) : d.start])
     ]
 
 

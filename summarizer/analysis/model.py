@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from summarizer.analysis.dates import Resolution
+from summarizer.analysis.dates import Context, Resolution
 
 Kind = Literal["figure", "arithmetic", "date", "spelling", "name", "outcome", "attribution"]
 
@@ -55,6 +55,8 @@ class Dated:
     resolution: Resolution
     how: str
     sort_key: str
+    context: Context = ""
+    """As :attr:`DateMention.context`: "date" or "year" when it was resolved from the text before its sentence."""
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,7 @@ def check_dated(entry: Dated, sentences: Sentences) -> str | None:
     )  # fmt: skip
     same = [m for m in again if m.text == entry.words]
     # Resolved from the sentence before ("a day earlier", a year written just before): not checkable alone.
-    contextual = "counted from 1" in entry.how or "counted from 2" in entry.how or "just before" in entry.how
-    if same and all(m.iso != entry.iso for m in same) and any(m.iso for m in same) and not contextual:
+    if same and all(m.iso != entry.iso for m in same) and any(m.iso for m in same) and not entry.context:
         return f"{entry.iso} is not what {entry.words!r} resolves to"
     if not same:
         return f"{entry.words!r} is not a date expression of {entry.ref}"

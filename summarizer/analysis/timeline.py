@@ -32,7 +32,9 @@ def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
                 continue
             kept.append(mention.iso)
             sort_key = mention.first.isoformat() if mention.first else "9999"
-            entries.append(Dated(info.ref, mention.text, mention.iso, mention.resolution, mention.how, sort_key))
+            entries.append(
+                Dated(info.ref, mention.text, mention.iso, mention.resolution, mention.how, sort_key, mention.context)
+            )
     order = {id(e): i for i, e in enumerate(entries)}
     entries.sort(key=lambda e: (e.sort_key, order[id(e)]))
     return _thinned(entries)
