@@ -2,9 +2,10 @@
 
 It is the floor every eval report shows the model against, and a way to get a cited brief
 with no model at all. Per article: the lead sentences as the summary; as facts, the sentences
-that carry numbers, dates or attributed quotes (typed by what they carry), topped up with lead
-sentences. Across articles: each article's lead fact as the overview; consensus, discrepancies and
-the timeline come from the cross-source analysis (``summarizer.analysis``), as for every engine.
+that carry numbers, dates or attributed quotes (typed by what they carry), topped up with the
+others in article order to as many facts as a model may give. Across articles: each article's
+lead fact as the overview; consensus, discrepancies and the timeline come from the cross-source
+analysis (``summarizer.analysis``), as for every engine.
 
 Everything is first written as the model would write it (``ArticleExtraction``,
 ``BriefExtraction``) and then resolved by the same grounding code, so citations, fact IDs and
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from summarizer.analysis import Analysis
 
 LEAD = 3
-"""Lead sentences used as the summary (and as facts when too few sentences carry numbers or dates)."""
+"""Lead sentences used as the summary."""
 
 _DATE = re.compile(
     r"\b(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
@@ -126,9 +127,13 @@ def article_extraction(article: Article) -> ArticleExtraction:
     citable = article.citable
     max_facts = max_items(ArticleExtraction, "facts", 10)
     max_summary = max_items(ArticleExtraction, "summary", 5)
+    # The sentences with a date, figure or attributed quote, then the others in article order (the lead first),
+    # up to as many facts as a model may give.
     chosen = [s for s in citable if _informative(s)][:max_facts]
-    for s in citable[:LEAD]:
-        if len(chosen) < max_facts and s not in chosen:
+    for s in citable:
+        if len(chosen) >= max_facts:
+            break
+        if s not in chosen:
             chosen.append(s)
     chosen.sort(key=lambda s: s.start)
     summary = [CitedSentence(cites=[s.id], text=_fit(s.text, 400)) for s in citable[: min(LEAD, max_summary)]]

@@ -48,7 +48,16 @@ def test_the_summary_is_the_lead_and_facts_are_typed_by_what_they_carry() -> Non
     assert (by_sentence["s4"].kind, by_sentence["s4"].value) == ("quantity", "12,500")
     assert (by_sentence["s5"].kind, by_sentence["s5"].speaker) == ("quote", "Mayor Ann Lee")
     assert (by_sentence["s6"].kind, by_sentence["s6"].value) == ("date", "Monday")
-    assert "s7" not in by_sentence  # carries nothing and is not in the lead
+    assert by_sentence["s7"].kind == "event"  # carries nothing, but there is room for it
+
+
+def test_facts_that_carry_something_come_before_the_rest_when_there_is_no_room_for_all() -> None:
+    limit = extractive.max_items(ArticleExtraction, "facts", 10)
+    body = "Officials opened the new bridge. " + " ".join(f"Village {i} reported {i * 7} cases." for i in range(1, 40))
+    (article,) = _articles(body)
+    facts = extractive.summarize_article(article).facts
+    assert len(facts) == limit
+    assert all(f.kind == "quantity" for f in facts)  # the lead sentence, carrying nothing, had no room
 
 
 def test_facts_stay_within_the_schema_bounds() -> None:

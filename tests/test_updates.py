@@ -82,7 +82,9 @@ def test_third_report_revises_again_and_contradicts_the_day(versions: dict[int, 
         "2026-02-28 (on Saturday)",
     }
     new_facts = [c.text for c in d.claims if c.section == "fact" and c.change == "new"]
-    assert len(new_facts) == 3 and any("captain was detained" in t for t in new_facts)
+    # The new report's four sentences: three carrying a figure, date or quote, and the storm warning.
+    assert len(new_facts) == 4 and any("captain was detained" in t for t in new_facts)
+    assert any("storm warning" in t for t in new_facts)
     assert not [c for c in d.claims if c.section == "fact" and c.change == "gone"]
 
 
@@ -103,7 +105,7 @@ def test_a_source_withdrawn_resolves_what_it_alone_disputed(versions: dict[int, 
     assert ("resolved", "date") in {(c.change, c.kind) for c in d.discrepancies}
     assert not d.figures  # the newest figure now is one the older brief had
     gone = [c for c in d.claims if c.change == "gone" and c.section == "fact"]
-    assert len(gone) == 3 and all(c.citations[0].article_id == left.id for c in gone)
+    assert len(gone) == 4 and all(c.citations[0].article_id == left.id for c in gone)  # its four facts
 
 
 def citations_in(node: object) -> list[dict[str, object]]:
