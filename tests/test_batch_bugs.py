@@ -41,8 +41,36 @@ def test_an_article_that_trips_a_bug_fails_alone_and_the_batch_goes_on(
     assert (batch.counters.summarized, batch.counters.failed) == (5, 1)
     (failed,) = rows(tmp_path / "b.db", "SELECT error, error_kind FROM summaries WHERE status = 'failed'")
     assert failed["error"] == "a bug in summarizer (RuntimeError: the segmenter tripped); please report it"
-    assert failed["error_kind"] == "permanent"
+    assert failed["error_kind"] == "transient"  # retried by the next run
     assert batch.counters.briefs == 2  # the first event is briefed from its two other members
+
+
+def test_once_the_bug_is_fixed_the_next_run_does_what_it_failed(
+    tmp_path: Path, valid_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import summarizer.analysis as analysis_module
+
+    segment, analyse_yielding = segment_module.segment, analysis_module.analyse_yielding
+
+    def tripping(text: str) -> Any:
+        if TRIPWIRE in text:
+            raise RuntimeError("the segmenter tripped")
+        return segment(text)
+
+    async def tripping_analysis(articles: Any) -> Any:
+        raise ValueError("the analysis tripped")
+
+    records = synthetic_articles(6, per_event=3, seed=24)
+    records[4]["text"] += f" The code word was {TRIPWIRE}."
+    feed = write_inbox(tmp_path / "feed.jsonl", records)
+    with monkeypatch.context() as patched:
+        patched.setattr(segment_module, "segment", tripping)
+        patched.setattr(analysis_module, "analyse_yielding", tripping_analysis)
+        first = run_batch(tmp_path / "b.db", [str(feed)], valid_server, concurrency=2, workers=1)
+    assert (first.counters.failed, first.counters.briefs, first.counters.briefs_failed) == (1, 0, 2)
+    assert segment_module.segment is segment and analysis_module.analyse_yielding is analyse_yielding
+    fixed = run_batch(tmp_path / "b.db", [str(feed)], valid_server, concurrency=2, workers=1)
+    assert (fixed.counters.summarized, fixed.counters.failed, fixed.counters.briefs) == (1, 0, 2)
 
 
 def test_a_bug_every_article_trips_stops_the_batch_with_its_own_error(

@@ -30,6 +30,8 @@ MAX_POINTS = 16
 MAX_USES = 4
 """A lead sentence states several agreed points; it may back this many."""
 MIN_SCORE = 1.0
+DAY_ONLY_WORDS = 0.2
+"""The words two sentences sharing only a day must have in common (``containment``) to be one point."""
 
 
 def _days(info: SentenceInfo) -> set[str]:
@@ -82,6 +84,8 @@ def agreements(sentences: Sequence[SentenceInfo]) -> list[Agreement]:
         if len(shared) < 2 and not any(a[0] in "#@" for a in shared):
             continue  # one shared word is a coincidence as often as a point; a shared figure or day is not
         words = min(containment(a.stems, b.stems) for a, b in itertools.combinations(members, 2))
+        if all(a.startswith("@") for a in shared) and words < DAY_ONLY_WORDS:
+            continue  # the same day, and little else alike: two things that happened that day
         figures = sum(1 for a in shared if a.startswith("#"))
         score = len(shared) * 0.5 + figures * 0.5 + len(members) * 0.25 + words  # a figure is rarely shared by chance
         key = frozenset(m.ref for m in members)

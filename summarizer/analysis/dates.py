@@ -68,7 +68,6 @@ _FINDERS = tuple(
 _OFFSET_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 # A sentence speaking of the future: its bare weekday is the next one, not the last.
 _FUTURE = re.compile(
-    r"(?<!previously )(?<!originally )(?<!already )"  # "previously scheduled events were canceled" is past
     r"\b(?:will|is expected to|are expected to|is set to|are set to|set for|scheduled|is slated|are slated"
     r"|slated for|plans? to|is due to|are due to|due on|coming|upcoming"
     r"|(?:set|scheduled|slated)(?:\s+\w+){0,3}\s+for)\b",
@@ -96,9 +95,6 @@ class DateMention:
     context: Context = ""
     """What it borrowed from the text before it: a date it counts from ("a day earlier"), or a year ("On July 22"
     after "In July 2016"). Such a date cannot be checked from its own sentence alone."""
-    names_an_event: bool = False
-    """A day used as the name of an event of some year ("Sept. 11 hijackers"): not a date of this story, and
-    left unresolved (its digits are still a date's, not a count's)."""
 
     @property
     def iso(self) -> str | None:
@@ -134,6 +130,16 @@ def _month_number(month: str) -> int | None:
     return found.month if found else None
 
 
+def _named_day(month: str, day: int, reference: dt.date | None, sentence: str, end: int) -> dt.date | None:
+    """The day of a named event ("Sept. 11 attacks": 2001-09-11), if the words after ``end`` name one of
+    NAMED_DAYS and the article was written after it."""
+    number = _month_number(month)
+    year = NAMED_DAYS.get((number, day)) if number is not None else None
+    if year is None or not _NAMES_AN_EVENT.match(sentence, end) or (reference is not None and reference.year < year):
+        return None
+    return dt.date(year, number, day)  # type: ignore[arg-type]
+
+
 def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
     """The year that puts ``day month`` within a few weeks after ``reference`` or before it (news looks back)."""
     for year in (reference.year, reference.year - 1, reference.year + 1):
@@ -147,17 +153,23 @@ def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
 
 _NAMES_AN_EVENT = re.compile(
     r"[\s-]+(?:attacks?|hijackers?|terrorists?|terror|victims|families|widows?|survivors|commission|memorial|"
-    r"anniversary|massacre|riots?|rioters|insurrection|committee)\b"
+    r"anniversary|massacre|riots?|rioters|insurrection|committee)\b",
+    re.IGNORECASE,
 )
-"""After a day and month, what makes them the name of an event of some year ("Sept. 11 hijackers", "Jan. 6
-committee"), not a date to place: the nearest such day before publication would be wrong."""
+"""After a day and month, what makes them the name of an event ("Sept. 11 hijackers", "Jan. 6 committee")."""
+NAMED_DAYS = {(9, 11): 2001, (1, 6): 2021, (10, 7): 2023, (12, 7): 1941}
+"""Days news names events by, with the year of the event: "Sept. 11 hijackers" is 2001-09-11 whenever the
+article was written (after it). Any other day before such a word is the story's own ("the June 14 attack")."""
+_FORMERLY = re.compile(r"\b(?:previously|originally)(?:[\s-]+been)?[\s-]+$", re.IGNORECASE)
+"""Before a future cue, what makes it past: "previously scheduled", "originally-planned", "had originally been set"."""
 _PAST_BETWEEN = re.compile(r"\b(?:after|ago|earlier|last|since|when)\b", re.IGNORECASE)
 
 
 def _future(before: str) -> bool:
     """A future cue before the weekday that no past marker follows: "is expected to begin ... followed by the
-    House on Thursday" looks ahead; "will become law after voting ... Wednesday" does not."""
-    cues = list(_FUTURE.finditer(before))
+    House on Thursday" looks ahead; "will become law after voting ... Wednesday" does not, nor does "previously
+    scheduled events were canceled Wednesday"."""
+    cues = [cue for cue in _FUTURE.finditer(before) if not _FORMERLY.search(before, 0, cue.start())]
     return bool(cues) and not _PAST_BETWEEN.search(before[cues[-1].end() :])
 
 
@@ -176,39 +188,43 @@ def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date)
 
 
 def text_runs_to(texts: Sequence[str], published: dt.date | None) -> dt.date | None:
-    """The day after publication an article's own text runs to, if it does: an article updated the next day
-    keeps its first date. The evidence is a sentence that puts one weekday after another ("still in critical
-    condition on Thursday after a gunman opened fire Wednesday") where counting both back from publication
-    would put them the wrong way round, a week apart; the day its later weekday falls on, one or two days after
-    publication, is the day the text runs to. None: nothing says so."""
+    """The day after publication an article's own text runs to, if it says so: an article updated the next
+    day keeps its first date. The evidence is one narrow shape of sentence: something on the weekday after
+    publication, then "after", then within a short clause something on the publication's own weekday ("still
+    in critical condition on Thursday after a gunman opened fire Wednesday", published on a Wednesday).
+    Counted back from publication, that Thursday would come six days before the Wednesday it follows. None:
+    nothing says so (a weekday a week back is the news style for one, and stays so)."""
     if published is None:
         return None
-    latest: dt.date | None = None
+    next_day = published + dt.timedelta(days=1)
     for text in texts:
-        after = _AFTER.search(text)
-        if after is None:
-            continue
-        weekdays = [
-            m
-            for kind, m in _matches(text)
-            if kind == "weekday"
-            and (m.group("prefix") or "").strip().lower() in ("", "on", "late", "early")
-            and not _future(text[: m.start()])
-        ]
-        before = [m for m in weekdays if m.end() <= after.start()]
-        following = [m for m in weekdays if m.start() >= after.end()]
-        if not before or not following:
-            continue
-        later, earlier = _WEEKDAYS[before[-1]["wd"].lower()], _WEEKDAYS[following[0]["wd"].lower()]
-        ahead = (later - published.weekday()) % 7
-        back_later = published - dt.timedelta(days=(published.weekday() - later) % 7)
-        back_earlier = published - dt.timedelta(days=(published.weekday() - earlier) % 7)
-        if back_later < back_earlier and ahead in (1, 2):
-            day = published + dt.timedelta(days=ahead)
-            latest = day if latest is None else max(latest, day)
-    return latest
+        for after in _AFTER.finditer(text):
+            weekdays = [
+                m
+                for kind, m in _matches(text)
+                if kind == "weekday"
+                and (m.group("prefix") or "").strip().lower() in ("", "on", "late", "early")
+                and not _future(text[: m.start()])
+            ]
+            before = [m for m in weekdays if m.end() <= after.start()]
+            following = [m for m in weekdays if m.start() >= after.end()]
+            if not before or not following:
+                continue
+            first, then = before[-1], following[0]
+            attached = len(text[first.end() : after.start()].split()) <= 2  # "on Thursday after"
+            clause = text[after.end() : then.start()]
+            if (
+                attached
+                and len(clause.split()) <= 8
+                and not _CLAUSE_BREAK.search(clause)
+                and _WEEKDAYS[first["wd"].lower()] == next_day.weekday()
+                and _WEEKDAYS[then["wd"].lower()] == published.weekday()
+            ):
+                return next_day
+    return None
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]")
 _AFTER = re.compile(r"\bafter\b")
 
 
@@ -335,22 +351,11 @@ def find_dates(
                 when = _month_day(month, day, int(year))
                 add(text, start, when, when, "explicit" if when else "unresolved", "written out in full")
                 continue
-            if _NAMES_AN_EVENT.match(sentence, start + len(text)):
-                found.append(
-                    DateMention(
-                        article_id,
-                        sentence_id,
-                        text,
-                        start,
-                        None,
-                        None,
-                        "unresolved",
-                        "a day that names an event of some year",
-                        names_an_event=True,
-                    )
-                )
-                continue
             reference = published or year_hint
+            named = _named_day(month, day, reference, sentence, start + len(text))
+            if named is not None:
+                add(text, start, named, named, "year-inferred", f"the year of the events the day names ({named.year})")
+                continue
             if reference is None:
                 add(text, start, None, None, "unresolved", "no year, and no dated article to take one from")
                 continue
@@ -406,7 +411,7 @@ def find_dates(
                 continue
             when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, runs_to or published)
             if runs_to is not None:
-                how += f" (the day its text runs to; it was published on {published})"
+                how = how.replace(f"publication on {runs_to}", f"{runs_to}, the day after publication its text runs to")
             add(text, start, when, when, "relative", how)
         elif kind == "word":
             if published is None:

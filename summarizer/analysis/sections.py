@@ -227,14 +227,23 @@ def _shared_words(citations: Sequence[Citation]) -> str:
     longest = max(sum(1 for w in p.split() if w.lower() not in _FILLER) for p in phrases) if phrases else 0
     # A figure all of them give with a word of what it counts ("$5.7 billion") is a point; scattered
     # words alone ("… security … prison … forces …") are not one anyone made.
-    counted = any(
-        any(_FIGURE.fullmatch(w) for w in p.split()) and sum(w.lower() not in _FILLER for w in p.split()) >= 2
-        for p in phrases
-    )
+    counted = any(_counts(p.split()) and sum(w.lower() not in _FILLER for w in p.split()) >= 2 for p in phrases)
     least = MIN_FIGURE_WORDS if counted else MIN_SHARED_WORDS
     if len(content) < least or longest < 2:
         return ""
     return "reported alike: … " + " … ".join(dict.fromkeys(phrases)) + " …"  # lower case: a capital reads as a name
+
+
+def _counts(words: Sequence[str]) -> bool:
+    """Whether a run of words holds a figure that counts something: not a day ("June 14", "Sept. 11") or a year."""
+    for before, word in zip(["", *words], words, strict=False):
+        if _FIGURE.fullmatch(word) and not _YEAR.fullmatch(word) and before.rstrip(".").lower()[:3] not in _MONTHS:
+            return True
+    return False
+
+
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_MONTHS = frozenset(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))
 
 
 MIN_SHARED_WORDS = 5

@@ -18,12 +18,11 @@ def timeline(sentences: Sequence[SentenceInfo]) -> list[Dated]:
     """Each sentence's most precise date (a day over a range, resolved over unresolved), sorted by it.
 
     Unresolved dates (a weekday in an undated article) come last, in article order: shown, never guessed.
-    A day that names an event ("Sept. 11 hijackers") is not a date of this story: left out.
     """
     entries: list[Dated] = []
     for info in sentences:
         ranked = sorted(
-            (d for d in info.dates if not d.names_an_event),
+            info.dates,
             key=lambda d: (d.first is None, not d.is_day, d.resolution == "explicit" and not d.is_day, d.start),
         )
         kept: list[str | None] = []
@@ -46,7 +45,8 @@ def _thinned(entries: list[Dated]) -> list[Dated]:
     per_day = Counter(e.iso for e in entries)
     dropped: set[int] = set()
     while len(entries) - len(dropped) > MAX_ENTRIES:
-        day = max(per_day, key=lambda d: per_day[d])
+        # The most crowded day; of equals, unresolved ones and then the latest give way first.
+        day = max(per_day, key=lambda d: (per_day[d], d is None, d or ""))
         victim = next(e for e in reversed(entries) if e.iso == day and id(e) not in dropped)
         dropped.add(id(victim))
         per_day[day] -= 1

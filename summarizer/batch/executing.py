@@ -11,6 +11,8 @@ Every attempt passes the rate limiter; transient faults are retried by the retry
 that still fails is recorded as failed with its reason, and the batch goes on. A refusal (a bad key,
 an unknown model, every request rejected) stops the batch: :class:`~summarizer.errors.ProviderError`.
 A job that trips a bug fails alone, said to be one, unless BROKEN_IN_A_ROW jobs in a row do.
+
+About 400 lines: the two kinds of job share the attempts, the failure handling and the counters.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from summarizer.batch.writing import ResultWriter
 from summarizer.errors import ModelOutputError, ProviderError, StoreError
 
 if TYPE_CHECKING:
+    from summarizer.brief import BriefParts
     from summarizer.schemas import CallStats
 
 log = logging.getLogger(__name__)
@@ -325,7 +328,7 @@ class Executor:
         except (ProviderError, StoreError):
             raise
         except Exception as exc:
-            error, kind = self._broken(exc, f"article a{item.article_id}"), "permanent"
+            error, kind = self._broken(exc, f"article a{item.article_id}"), "transient"  # retried once it is fixed
         else:
             self._account(summary.stats, call.estimate)
             stats = summary.stats.model_dump()
@@ -354,26 +357,8 @@ class Executor:
         return True
 
     async def _brief(self, prepared: PreparedBrief) -> bool:
-        from summarizer.brief import BriefParts
-
         job = prepared.job
-        kind: str | None = None
-        try:
-            if prepared.analysis is None:
-                raise PermanentFailure(prepared.error or "no analysis")
-            call = self.engine.brief(prepared.articles, prepared.summaries, prepared.analysis)
-            parts: BriefParts = await self._attempts(call)
-        except TransientFault as exc:
-            parts, kind = BriefParts(error=self._gave_up(exc)), "transient"
-        except PermanentFailure as exc:
-            parts, kind = BriefParts(error=str(exc)), "permanent"
-        except (ProviderError, StoreError):
-            raise
-        except Exception as exc:
-            parts, kind = BriefParts(error=self._broken(exc, f"the brief of event {job.event_id}")), "permanent"
-        else:
-            self._account(parts.stats, call.estimate)
-            self._broken_in_a_row = 0
+        parts, kind = await self._brief_parts(prepared)
         failed = kind is not None
         # A brief the model could not give still carries the analysis, and a note saying so (brief.analysed): it
         # ships, as ``summarizer brief`` ships it.
@@ -397,6 +382,28 @@ class Executor:
 
         self._writer.add(write, then)
         return True
+
+    async def _brief_parts(self, prepared: PreparedBrief) -> tuple[BriefParts, str | None]:
+        """The brief's parts, and the kind of its failure (None: done). A job that hit a bug is "transient": the
+        next run, with the bug fixed, makes it."""
+        from summarizer.brief import BriefParts
+
+        if prepared.analysis is None:  # its analysis hit a bug (counted when it did)
+            return BriefParts(error=prepared.error or "no analysis"), "transient"
+        try:
+            call = self.engine.brief(prepared.articles, prepared.summaries, prepared.analysis)
+            parts: BriefParts = await self._attempts(call)
+        except TransientFault as exc:
+            return BriefParts(error=self._gave_up(exc)), "transient"
+        except PermanentFailure as exc:
+            return BriefParts(error=str(exc)), "permanent"
+        except (ProviderError, StoreError):
+            raise
+        except Exception as exc:
+            return BriefParts(error=self._broken(exc, f"the brief of event {prepared.job.event_id}")), "transient"
+        self._account(parts.stats, call.estimate)
+        self._broken_in_a_row = 0
+        return parts, None
 
     def _finished(self, job: Job, what: str) -> None:
         """A job's result is stored: whoever handed it out is told, and the queue counts it done."""
