@@ -257,16 +257,15 @@ class Store(Connection):
         article_id: int,
         sentences: str | None,
         attempts: int,
-        wait: bool = True,
     ) -> bool:
         """Mark the row done or failed with its result and the ``attempts`` that led to it, in one
         transaction (a savepoint of the batch writer's, which writes several together); False if it was
-        not pending. Without ``wait``, LockBusy while another connection writes.
+        not pending.
 
         Attempts are counted with the result (one write per article): one cut short by a crash or Ctrl-C
         is not counted, nor are its calls, and the article stays pending for the next run.
         """
-        with self.transaction(wait=wait) as db:
+        with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE summaries SET status = ?, result = ?, error = ?, error_kind = ?, attempts = attempts + ?,"
                 " calls = calls + ?,"
@@ -367,12 +366,11 @@ class Store(Connection):
         result: str | None,
         stats: dict[str, Any],
         run_id: int,
-        wait: bool = True,
     ) -> bool:
         """Record a brief; a failed one for the same members is replaced, a done one never is. A done
         brief becomes the event's next version (per model and prompt version) in the same transaction (a
-        savepoint of the batch writer's). Without ``wait``, LockBusy while another connection writes."""
-        with self.transaction(wait=wait) as db:
+        savepoint of the batch writer's)."""
+        with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO briefs (event_id, model, prompt_version, members, members_digest, status, error,"
                 " error_kind, result, calls, prompt_tokens, completion_tokens, seconds, run_id, created_at, version)"
