@@ -134,10 +134,10 @@ def _named_day(month: str, day: int, reference: dt.date | None, sentence: str, e
     """The day of a named event ("Sept. 11 attacks": 2001-09-11), if the words after ``end`` name one of
     NAMED_DAYS and the article was written after it."""
     number = _month_number(month)
-    year = NAMED_DAYS.get((number, day)) if number is not None else None
-    if year is None or not _NAMES_AN_EVENT.match(sentence, end) or (reference is not None and reference.year < year):
+    year = None if number is None else NAMED_DAYS.get((number, day))
+    if number is None or year is None or not _NAMES_AN_EVENT.match(sentence, end):
         return None
-    return dt.date(year, number, day)  # type: ignore[arg-type]
+    return None if reference is not None and reference.year < year else dt.date(year, number, day)
 
 
 def _nearest_year(month: str, day: int, reference: dt.date) -> dt.date | None:
@@ -173,18 +173,21 @@ def _future(before: str) -> bool:
     return bool(cues) and not _PAST_BETWEEN.search(before[cues[-1].end() :])
 
 
-def _weekday(name: str, prefix: str, sentence: str, at: int, published: dt.date) -> tuple[dt.date, str]:
+def _weekday(
+    name: str, prefix: str, sentence: str, at: int, published: dt.date, runs_to: dt.date | None = None
+) -> tuple[dt.date, str]:
+    """The weekday ``name`` counted from ``runs_to`` (:func:`text_runs_to`) if given, else from publication."""
+    day = runs_to or published
+    counted = f"{runs_to}, the day after publication its text runs to" if runs_to else f"publication on {published}"
     target = _WEEKDAYS[name.lower()]
     prefix = prefix.strip().lower()
-    back = (published.weekday() - target) % 7
-    ahead = (target - published.weekday()) % 7
+    back = (day.weekday() - target) % 7
+    ahead = (target - day.weekday()) % 7
     if prefix == "last":
-        days = back or 7
-        return published - dt.timedelta(days=days), f"last {name}, counted back from publication on {published}"
+        return day - dt.timedelta(days=back or 7), f"last {name}, counted back from {counted}"
     if prefix == "next" or (back != 0 and _future(sentence[:at])):
-        days = ahead or 7
-        return published + dt.timedelta(days=days), f"the {name} after publication on {published} (future tense)"
-    return published - dt.timedelta(days=back), f"the {name} on or before publication on {published}"
+        return day + dt.timedelta(days=ahead or 7), f"the {name} after {counted} (future tense)"
+    return day - dt.timedelta(days=back), f"the {name} on or before {counted}"
 
 
 def text_runs_to(texts: Sequence[str], published: dt.date | None) -> dt.date | None:
@@ -198,14 +201,16 @@ def text_runs_to(texts: Sequence[str], published: dt.date | None) -> dt.date | N
         return None
     next_day = published + dt.timedelta(days=1)
     for text in texts:
+        if "after" not in text:
+            continue
+        weekdays = [
+            m
+            for kind, m in _matches(text)
+            if kind == "weekday"
+            and (m.group("prefix") or "").strip().lower() in ("", "on", "late", "early")
+            and not _future(text[: m.start()])
+        ]
         for after in _AFTER.finditer(text):
-            weekdays = [
-                m
-                for kind, m in _matches(text)
-                if kind == "weekday"
-                and (m.group("prefix") or "").strip().lower() in ("", "on", "late", "early")
-                and not _future(text[: m.start()])
-            ]
             before = [m for m in weekdays if m.end() <= after.start()]
             following = [m for m in weekdays if m.start() >= after.end()]
             if not before or not following:
@@ -409,9 +414,7 @@ def find_dates(
             if published is None:
                 add(text, start, None, None, "unresolved", "a weekday in an undated article")
                 continue
-            when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, runs_to or published)
-            if runs_to is not None:
-                how = how.replace(f"publication on {runs_to}", f"{runs_to}, the day after publication its text runs to")
+            when, how = _weekday(groups["wd"], groups.get("prefix") or "", sentence, start, published, runs_to)
             add(text, start, when, when, "relative", how)
         elif kind == "word":
             if published is None:
