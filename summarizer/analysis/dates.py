@@ -265,12 +265,12 @@ def _word(word: str, published: dt.date) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-_MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_PREFIXES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NEEDS: dict[str, tuple[bool, tuple[str, ...]]] = {
-    "month_day": (False, _MONTH_PREFIXES),
-    "day_month": (False, _MONTH_PREFIXES),
-    "month_year": (False, _MONTH_PREFIXES),
-    "month": (False, _MONTH_PREFIXES),
+    "month_day": (False, MONTH_PREFIXES),
+    "day_month": (False, MONTH_PREFIXES),
+    "month_year": (False, MONTH_PREFIXES),
+    "month": (False, MONTH_PREFIXES),
     "weekday": (False, ("day",)),
     "word": (True, ("yesterday", "today", "tonight", "tomorrow", "week", "month", "year")),
     "offset": (True, ("earlier", "later", "before", "after")),

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from summarizer.analysis.dates import event_year_hint, find_dates, publication_day, text_runs_to
+from summarizer.analysis.dates import MONTH_PREFIXES, event_year_hint, find_dates, publication_day, text_runs_to
 from summarizer.analysis.model import Analysis, Dated, Finding, Ref
 from summarizer.analysis.text import FUNCTION_WORDS
 from summarizer.claims import fold, unsupported
@@ -243,7 +243,7 @@ def _counts(words: Sequence[str]) -> bool:
 
 
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
-_MONTHS = frozenset(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))
+_MONTHS = frozenset(prefix.lower() for prefix in MONTH_PREFIXES)
 
 
 MIN_SHARED_WORDS = 5
